@@ -1,0 +1,93 @@
+// Package elasticsearchexporter writes log records into daily Elasticsearch indices through
+// go-elasticsearch's bulk API: deterministic document ids with op_type create (a retried batch
+// never duplicates), per-item retry of 429/5xx, and a dead-letter index for documents
+// Elasticsearch will never accept.
+package elasticsearchexporter // import "github.com/recobs/recobs/exporters/elasticsearchexporter"
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/config/configtls"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+)
+
+// Config is the exporter's configuration.
+type Config struct {
+	// Endpoints are the Elasticsearch HTTP URLs, e.g. http://127.0.0.1:9200.
+	Endpoints []string `mapstructure:"endpoints"`
+	// Index is the pattern of the daily index, expanded from each record's own UTC timestamp.
+	Index string `mapstructure:"index"`
+	// DeadLetterIndex receives documents Elasticsearch rejected for good (mapping errors, other 4xx).
+	DeadLetterIndex string `mapstructure:"dead_letter_index"`
+	// Template is the composable index template installed at start over the daily indices.
+	Template TemplateConfig `mapstructure:"template"`
+
+	Username string                 `mapstructure:"username"`
+	Password configopaque.String    `mapstructure:"password"`
+	APIKey   configopaque.String    `mapstructure:"api_key"`
+	TLS      configtls.ClientConfig `mapstructure:"tls"`
+
+	Timeout     exporterhelper.TimeoutConfig                             `mapstructure:",squash"`
+	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	BackOff     configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
+}
+
+// TemplateConfig shapes the composable index template.
+type TemplateConfig struct {
+	Name     string `mapstructure:"name"`
+	Shards   int    `mapstructure:"shards"`
+	Replicas int    `mapstructure:"replicas"`
+}
+
+// Validate fails at start with the name of the offending field.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Endpoints) == 0 {
+		errs = append(errs, errors.New("endpoints: at least one Elasticsearch URL is required"))
+	}
+	for _, e := range c.Endpoints {
+		u, err := url.Parse(e)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("endpoints: %q is not an http(s) URL", e))
+		}
+	}
+	if _, err := parseIndexPattern(c.Index); err != nil {
+		errs = append(errs, fmt.Errorf("index: %w", err))
+	}
+	if err := validIndexName(c.DeadLetterIndex); err != nil {
+		errs = append(errs, fmt.Errorf("dead_letter_index: %w", err))
+	}
+	if c.Template.Name == "" {
+		errs = append(errs, errors.New("template.name: must not be empty"))
+	}
+	if c.Template.Shards < 1 {
+		errs = append(errs, errors.New("template.shards: must be at least 1"))
+	}
+	if c.Template.Replicas < 0 {
+		errs = append(errs, errors.New("template.replicas: must not be negative"))
+	}
+	if c.Username != "" && c.APIKey != "" {
+		errs = append(errs, errors.New("api_key: set either api_key or username/password, not both"))
+	}
+	return errors.Join(errs...)
+}
+
+func validIndexName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("must not be empty")
+	case name != strings.ToLower(name):
+		return fmt.Errorf("%q must be lowercase", name)
+	case strings.ContainsAny(name, `\/*?"<>| ,#:`):
+		return fmt.Errorf("%q contains a character Elasticsearch forbids in index names", name)
+	case strings.HasPrefix(name, "-") || strings.HasPrefix(name, "_") || strings.HasPrefix(name, "+"):
+		return fmt.Errorf("%q must not start with -, _ or +", name)
+	}
+	return nil
+}

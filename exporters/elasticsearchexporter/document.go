@@ -1,0 +1,336 @@
+package elasticsearchexporter // import "github.com/recobs/recobs/exporters/elasticsearchexporter"
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// The document is ECS-shaped so Kibana's log views work without field aliases: well-known
+// attributes land on their ECS names (typed by the index template); everything else goes
+// under `attributes.*` / `resource.*`, which the template maps by value type so one record's
+// odd type cannot break the day's index.
+
+// renamed lists record attributes that have a fixed place in the document.
+var renamed = map[string]string{
+	"request_id":             "request_id",
+	"event":                  "event",
+	"category":               "category",
+	"logger":                 "log.logger",
+	"user_id":                "user.id",
+	"log.file.name":          "log.file.name",
+	"log.file.path":          "log.file.path",
+	"log.file.record_offset": "log.offset",
+	"log.parse_error":        "log.parse_error",
+}
+
+// dropped are attributes already carried by the record's own fields.
+var dropped = map[string]bool{"timestamp": true, "level": true, "trace_id": true, "span_id": true}
+
+// appendDocument appends the JSON document for one record to buf.
+func appendDocument(buf []byte, res pcommon.Resource, scope pcommon.InstrumentationScope, lr plog.LogRecord, ts time.Time) []byte {
+	buf = append(buf, `{"@timestamp":"`...)
+	buf = ts.UTC().AppendFormat(buf, "2006-01-02T15:04:05.000000000Z")
+	buf = append(buf, '"')
+
+	body := lr.Body()
+	buf = append(buf, `,"message":`...)
+	buf = appendValue(buf, body)
+	if _, ok := lr.Attributes().Get("event"); !ok && body.Type() == pcommon.ValueTypeStr {
+		buf = append(buf, `,"event":`...)
+		buf = appendString(buf, body.Str())
+	}
+
+	level := lr.SeverityText()
+	if level == "" && lr.SeverityNumber() != plog.SeverityNumberUnspecified {
+		level = lr.SeverityNumber().String()
+	}
+	if level != "" {
+		buf = append(buf, `,"log.level":`...)
+		buf = appendString(buf, level)
+	}
+	if n := lr.SeverityNumber(); n != plog.SeverityNumberUnspecified {
+		buf = append(buf, `,"log.severity_number":`...)
+		buf = strconv.AppendInt(buf, int64(n), 10)
+	}
+	if tid := lr.TraceID(); !tid.IsEmpty() {
+		buf = append(buf, `,"trace.id":"`...)
+		buf = appendHex(buf, tid[:])
+		buf = append(buf, '"')
+	}
+	if sid := lr.SpanID(); !sid.IsEmpty() {
+		buf = append(buf, `,"span.id":"`...)
+		buf = appendHex(buf, sid[:])
+		buf = append(buf, '"')
+	}
+	if scope.Name() != "" {
+		buf = append(buf, `,"scope.name":`...)
+		buf = appendString(buf, scope.Name())
+	}
+
+	var other bool
+	lr.Attributes().Range(func(k string, v pcommon.Value) bool {
+		if isOther(k, v) {
+			other = true
+			return true
+		}
+		switch {
+		case dropped[k]:
+		case k == "exception":
+			buf = appendException(buf, v.Map())
+		case k == "location":
+			buf = appendLocation(buf, v.Map())
+		case k == "tags":
+			buf = append(buf, `,"tags":`...)
+			buf = appendValue(buf, v)
+		case renamed[k] != "":
+			buf = append(buf, ',')
+			buf = appendString(buf, renamed[k])
+			buf = append(buf, ':')
+			if k == "user_id" { // ids are keywords, whatever type the service logged
+				buf = appendString(buf, v.AsString())
+			} else {
+				buf = appendValue(buf, v)
+			}
+		}
+		return true
+	})
+	if other {
+		buf = append(buf, `,"attributes":{`...)
+		first := true
+		lr.Attributes().Range(func(k string, v pcommon.Value) bool {
+			if !isOther(k, v) {
+				return true
+			}
+			if !first {
+				buf = append(buf, ',')
+			}
+			first = false
+			buf = appendString(buf, k)
+			buf = append(buf, ':')
+			buf = appendValue(buf, v)
+			return true
+		})
+		buf = append(buf, '}')
+	}
+
+	if res.Attributes().Len() > 0 {
+		var rest bool
+		res.Attributes().Range(func(k string, v pcommon.Value) bool {
+			switch k {
+			case "service.name", "service.version", "service.namespace", "service.instance.id", "host.name", "deployment.environment":
+				buf = append(buf, ',')
+				buf = appendString(buf, k)
+				buf = append(buf, ':')
+				buf = appendString(buf, v.AsString())
+			default:
+				rest = true
+			}
+			return true
+		})
+		if rest {
+			buf = append(buf, `,"resource":{`...)
+			first := true
+			res.Attributes().Range(func(k string, v pcommon.Value) bool {
+				switch k {
+				case "service.name", "service.version", "service.namespace", "service.instance.id", "host.name", "deployment.environment":
+					return true
+				}
+				if !first {
+					buf = append(buf, ',')
+				}
+				first = false
+				buf = appendString(buf, k)
+				buf = append(buf, ':')
+				buf = appendValue(buf, v)
+				return true
+			})
+			buf = append(buf, '}')
+		}
+	}
+	return append(buf, '}')
+}
+
+// appendException maps the service's exception {type, message, stack} onto ECS error.*.
+func appendException(buf []byte, m pcommon.Map) []byte {
+	for _, f := range [...][2]string{{"type", "error.type"}, {"message", "error.message"}, {"stack", "error.stack_trace"}} {
+		if v, ok := m.Get(f[0]); ok {
+			buf = append(buf, ',')
+			buf = appendString(buf, f[1])
+			buf = append(buf, ':')
+			buf = appendString(buf, v.AsString())
+		}
+	}
+	return buf
+}
+
+// isOther reports whether an attribute goes under `attributes.*` rather than a fixed field.
+func isOther(k string, v pcommon.Value) bool {
+	switch {
+	case dropped[k], renamed[k] != "", k == "tags":
+		return false
+	case k == "exception":
+		return v.Type() != pcommon.ValueTypeMap
+	case k == "location":
+		return !isGeoPoint(v)
+	}
+	return true
+}
+
+// isGeoPoint: the service logs location as {lat, lng}; anything else stays an attribute.
+func isGeoPoint(v pcommon.Value) bool {
+	if v.Type() != pcommon.ValueTypeMap {
+		return false
+	}
+	_, okLat := number(v.Map(), "lat")
+	_, okLng := number(v.Map(), "lng")
+	_, okLon := number(v.Map(), "lon")
+	return okLat && (okLng || okLon)
+}
+
+// appendLocation writes {lat, lng} as a geo_point {lat, lon}.
+func appendLocation(buf []byte, m pcommon.Map) []byte {
+	lat, _ := number(m, "lat")
+	lon, ok := number(m, "lng")
+	if !ok {
+		lon, _ = number(m, "lon")
+	}
+	buf = append(buf, `,"location":{"lat":`...)
+	buf = strconv.AppendFloat(buf, lat, 'f', -1, 64)
+	buf = append(buf, `,"lon":`...)
+	buf = strconv.AppendFloat(buf, lon, 'f', -1, 64)
+	return append(buf, '}')
+}
+
+func number(m pcommon.Map, k string) (float64, bool) {
+	v, ok := m.Get(k)
+	if !ok {
+		return 0, false
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeDouble:
+		return v.Double(), true
+	case pcommon.ValueTypeInt:
+		return float64(v.Int()), true
+	}
+	return 0, false
+}
+
+func appendValue(buf []byte, v pcommon.Value) []byte {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return appendString(buf, v.Str())
+	case pcommon.ValueTypeInt:
+		return strconv.AppendInt(buf, v.Int(), 10)
+	case pcommon.ValueTypeDouble:
+		f := v.Double()
+		if f != f || f > 1.7976931348623157e308 || f < -1.7976931348623157e308 { // NaN/Inf are not JSON
+			return appendString(buf, strconv.FormatFloat(f, 'g', -1, 64))
+		}
+		return strconv.AppendFloat(buf, f, 'g', -1, 64)
+	case pcommon.ValueTypeBool:
+		return strconv.AppendBool(buf, v.Bool())
+	case pcommon.ValueTypeMap:
+		return appendMap(buf, v.Map())
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		buf = append(buf, '[')
+		for i := 0; i < s.Len(); i++ {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendValue(buf, s.At(i))
+		}
+		return append(buf, ']')
+	case pcommon.ValueTypeBytes:
+		buf = append(buf, '"')
+		buf = base64.StdEncoding.AppendEncode(buf, v.Bytes().AsRaw())
+		return append(buf, '"')
+	}
+	return append(buf, "null"...)
+}
+
+func appendMap(buf []byte, m pcommon.Map) []byte {
+	buf = append(buf, '{')
+	first := true
+	m.Range(func(k string, v pcommon.Value) bool {
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = appendString(buf, k)
+		buf = append(buf, ':')
+		buf = appendValue(buf, v)
+		return true
+	})
+	return append(buf, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendHex(buf, b []byte) []byte {
+	for _, c := range b {
+		buf = append(buf, hexDigits[c>>4], hexDigits[c&0xf])
+	}
+	return buf
+}
+
+// appendString writes s as a JSON string; invalid UTF-8 becomes U+FFFD rather than
+// producing a body Elasticsearch would reject.
+func appendString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
+
+// documentID is a content hash of the encoded document and its index: the same record
+// re-sent after a retry, a restart or a replayed queue gets the same _id, and op_type
+// create turns the second write into a 409 instead of a duplicate.
+func documentID(index string, doc []byte) string {
+	h := sha256.New()
+	h.Write([]byte(index))
+	h.Write([]byte{0})
+	h.Write(doc)
+	var sum [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:18])
+}

@@ -1,0 +1,111 @@
+package elasticsearchexporter
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func sampleRecord() (pcommon.Resource, pcommon.InstrumentationScope, plog.LogRecord) {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "recsvc")
+	rl.Resource().Attributes().PutStr("k8s.pod.name", "recsvc-0")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("github.com/recobs/recobs/receivers/jsonlogreceiver")
+	lr := sl.LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 11, 27, 10, 0, 0, 123e6, time.UTC)))
+	lr.SetSeverityText("error")
+	lr.SetSeverityNumber(plog.SeverityNumberError)
+	lr.Body().SetStr("recommendation_failed")
+	lr.SetTraceID(pcommon.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36})
+	lr.SetSpanID(pcommon.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7})
+	a := lr.Attributes()
+	a.PutStr("request_id", "req-1")
+	a.PutStr("logger", "recsvc.api")
+	a.PutStr("category", "business")
+	a.PutInt("user_id", 12345)
+	a.PutStr("level", "error")
+	loc := a.PutEmptyMap("location")
+	loc.PutDouble("lat", 37.7749)
+	loc.PutDouble("lng", -122.4194)
+	a.PutDouble("response_time_ms", 85.5)
+	a.PutInt("num_results", 10)
+	a.PutBool("cache_hit", false)
+	a.PutStr("odd", "quote \" backslash \\ newline \n tab \t ctl \x01 bad utf8 \xff end")
+	ex := a.PutEmptyMap("exception")
+	ex.PutStr("type", "ValueError")
+	ex.PutStr("message", "nan score")
+	ex.PutStr("stack", "goroutine 1:\nmain.go:1")
+	a.PutEmptySlice("tags").AppendEmpty().SetStr("error")
+	return rl.Resource(), sl.Scope(), lr
+}
+
+func TestDocumentGolden(t *testing.T) {
+	res, scope, lr := sampleRecord()
+	doc := appendDocument(nil, res, scope, lr, lr.Timestamp().AsTime())
+	if !json.Valid(doc) {
+		t.Fatalf("not valid JSON: %s", doc)
+	}
+	var pretty map[string]any
+	if err := json.Unmarshal(doc, &pretty); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.MarshalIndent(pretty, "", "  ")
+	golden := filepath.Join("testdata", "document.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, append(got, '\n'), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update once)", err)
+	}
+	if string(want) != string(got)+"\n" {
+		t.Errorf("document differs from %s:\n%s", golden, got)
+	}
+}
+
+func TestDocumentIDIsDeterministic(t *testing.T) {
+	res, scope, lr := sampleRecord()
+	a := appendDocument(nil, res, scope, lr, lr.Timestamp().AsTime())
+	b := appendDocument(nil, res, scope, lr, lr.Timestamp().AsTime())
+	if documentID("i", a) != documentID("i", b) {
+		t.Fatal("same record must give the same _id")
+	}
+	lr.Attributes().PutStr("request_id", "req-2")
+	c := appendDocument(nil, res, scope, lr, lr.Timestamp().AsTime())
+	if documentID("i", a) == documentID("i", c) {
+		t.Fatal("different records must give different _ids")
+	}
+}
+
+func TestAppendStringIsValidJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", "\"\\/", "\x00\x1f\x7f", "héllo ✓", "\xff\xfe", "a\u2028b", "\xe2\x82"} {
+		b := appendString(nil, s)
+		var back string
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%q encoded as %s: %v", s, b, err)
+		}
+	}
+}
+
+func BenchmarkAppendDocument(b *testing.B) {
+	res, scope, lr := sampleRecord()
+	ts := lr.Timestamp().AsTime()
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = appendDocument(buf[:0], res, scope, lr, ts)
+	}
+	b.SetBytes(int64(len(buf)))
+}

@@ -1,0 +1,358 @@
+package elasticsearchexporter // import "github.com/recobs/recobs/exporters/elasticsearchexporter"
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+)
+
+type esExporter struct {
+	cfg     *Config
+	logger  *zap.Logger
+	pattern indexPattern
+	client  *elasticsearch.Client
+	metrics exporterMetrics
+
+	templateMu    sync.Mutex
+	templateReady bool
+}
+
+type exporterMetrics struct {
+	indexed, duplicates, retried, deadLettered metric.Int64Counter
+	bulkLatency                                metric.Float64Histogram
+}
+
+func newExporter(cfg *Config, set exporter.Settings) (*esExporter, error) {
+	pattern, err := parseIndexPattern(cfg.Index)
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	m := set.MeterProvider.Meter("github.com/recobs/recobs/exporters/elasticsearchexporter")
+	var em exporterMetrics
+	var errs [5]error
+	em.indexed, errs[0] = m.Int64Counter("recobs_elasticsearch_documents_indexed", metric.WithDescription("Documents Elasticsearch stored (201)."), metric.WithUnit("{document}"))
+	em.duplicates, errs[1] = m.Int64Counter("recobs_elasticsearch_documents_duplicate", metric.WithDescription("Documents already stored under the same _id (409 on create): a retry that would have duplicated."), metric.WithUnit("{document}"))
+	em.retried, errs[2] = m.Int64Counter("recobs_elasticsearch_documents_retried", metric.WithDescription("Documents handed back for retry after a 429, a 5xx or a failed request."), metric.WithUnit("{document}"))
+	em.deadLettered, errs[3] = m.Int64Counter("recobs_elasticsearch_documents_dead_lettered", metric.WithDescription("Documents Elasticsearch refused for good, written to the dead-letter index."), metric.WithUnit("{document}"))
+	em.bulkLatency, errs[4] = m.Float64Histogram("recobs_elasticsearch_bulk_duration", metric.WithDescription("Duration of _bulk requests."), metric.WithUnit("s"))
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, err
+	}
+	return &esExporter{cfg: cfg, logger: set.Logger, pattern: pattern, metrics: em}, nil
+}
+
+func (e *esExporter) start(ctx context.Context, host component.Host) error {
+	tlsCfg, err := e.cfg.TLS.LoadTLSConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = tlsCfg
+	transport.MaxIdleConnsPerHost = 16
+	client, err := elasticsearch.NewClient(elasticsearch.Config{
+		Addresses: e.cfg.Endpoints,
+		Username:  e.cfg.Username,
+		Password:  string(e.cfg.Password),
+		APIKey:    string(e.cfg.APIKey),
+		Transport: transport,
+		// exporterhelper owns retries (with backoff and the persistent queue); a second
+		// retry loop in the client would hide failures from it.
+		DisableRetry: true,
+	})
+	if err != nil {
+		return fmt.Errorf("elasticsearch client: %w", err)
+	}
+	e.client = client
+	// Elasticsearch may be down while the sidecar starts; the template is then installed
+	// before the first successful bulk instead.
+	if err := e.ensureTemplates(ctx); err != nil {
+		e.logger.Warn("index template not installed yet; will retry before the first bulk", zap.Error(err))
+	}
+	return nil
+}
+
+func (e *esExporter) shutdown(context.Context) error {
+	if e.client != nil {
+		if t, ok := e.client.Transport.(interface{ CloseIdleConnections() }); ok {
+			t.CloseIdleConnections()
+		}
+	}
+	return nil
+}
+
+func (e *esExporter) ensureTemplates(ctx context.Context) error {
+	e.templateMu.Lock()
+	defer e.templateMu.Unlock()
+	if e.templateReady {
+		return nil
+	}
+	body, err := indexTemplate(e.cfg.Template, []string{e.pattern.wildcard()})
+	if err != nil {
+		return err
+	}
+	if err := e.putTemplate(ctx, e.cfg.Template.Name, body); err != nil {
+		return err
+	}
+	dl, err := deadLetterTemplate(e.cfg.Template, e.cfg.DeadLetterIndex)
+	if err != nil {
+		return err
+	}
+	if err := e.putTemplate(ctx, e.cfg.Template.Name+"-dead-letter", dl); err != nil {
+		return err
+	}
+	e.templateReady = true
+	return nil
+}
+
+func (e *esExporter) putTemplate(ctx context.Context, name string, body []byte) error {
+	res, err := e.client.Indices.PutIndexTemplate(name, bytes.NewReader(body), e.client.Indices.PutIndexTemplate.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("put index template %s: %w", name, err)
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		msg, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		return fmt.Errorf("put index template %s: %s: %s", name, res.Status(), msg)
+	}
+	return nil
+}
+
+// pending is one document of a bulk request and where it came from.
+type pending struct {
+	index, id string
+	doc       []byte
+	rl, sl    int
+	lr        plog.LogRecord
+}
+
+func (e *esExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	if err := e.ensureTemplates(ctx); err != nil {
+		return err // retryable: nothing was written yet
+	}
+	docs := e.encode(ld)
+	if len(docs) == 0 {
+		return nil
+	}
+	items, err := e.bulk(ctx, docs, func(p *pending) (string, []byte) { return p.index, p.doc })
+	if err != nil {
+		e.metrics.retried.Add(ctx, int64(len(docs)))
+		return err
+	}
+
+	var retry, dead []*pending
+	var deadItems []bulkItem
+	var indexed, dup int64
+	for i, it := range items {
+		switch {
+		case it.Status == http.StatusCreated || it.Status == http.StatusOK:
+			indexed++
+		case it.Status == http.StatusConflict:
+			dup++ // stored by an earlier attempt: success, not a duplicate
+		case it.Status == http.StatusTooManyRequests || it.Status >= 500:
+			retry = append(retry, &docs[i])
+		default:
+			dead = append(dead, &docs[i])
+			deadItems = append(deadItems, it)
+		}
+	}
+	e.metrics.indexed.Add(ctx, indexed)
+	e.metrics.duplicates.Add(ctx, dup)
+
+	if len(dead) > 0 {
+		failed, err := e.deadLetter(ctx, dead, deadItems)
+		retry = append(retry, failed...)
+		if err != nil {
+			e.logger.Warn("dead-letter write failed; those documents will be retried", zap.Error(err))
+		}
+	}
+	if len(retry) > 0 {
+		e.metrics.retried.Add(ctx, int64(len(retry)))
+		return consumererror.NewLogs(fmt.Errorf("%d of %d documents need a retry (429/5xx)", len(retry), len(docs)), subset(ld, retry))
+	}
+	return nil
+}
+
+func (e *esExporter) encode(ld plog.Logs) []pending {
+	docs := make([]pending, 0, ld.LogRecordCount())
+	now := time.Now()
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		rl := ld.ResourceLogs().At(i)
+		for j := 0; j < rl.ScopeLogs().Len(); j++ {
+			sl := rl.ScopeLogs().At(j)
+			for k := 0; k < sl.LogRecords().Len(); k++ {
+				lr := sl.LogRecords().At(k)
+				ts := lr.Timestamp().AsTime()
+				if lr.Timestamp() == 0 {
+					ts = lr.ObservedTimestamp().AsTime()
+					if lr.ObservedTimestamp() == 0 {
+						ts = now
+					}
+				}
+				index := e.pattern.name(ts)
+				doc := appendDocument(nil, rl.Resource(), sl.Scope(), lr, ts)
+				docs = append(docs, pending{index: index, id: documentID(index, doc), doc: doc, rl: i, sl: j, lr: lr})
+			}
+		}
+	}
+	return docs
+}
+
+type bulkItem struct {
+	Index  string `json:"_index"`
+	ID     string `json:"_id"`
+	Status int    `json:"status"`
+	Error  *struct {
+		Type   string `json:"type"`
+		Reason string `json:"reason"`
+	} `json:"error,omitempty"`
+}
+
+type bulkResponse struct {
+	Errors bool                  `json:"errors"`
+	Items  []map[string]bulkItem `json:"items"`
+}
+
+// bulk sends docs with op_type create and returns one item per document, in order.
+func (e *esExporter) bulk(ctx context.Context, docs []pending, target func(*pending) (string, []byte)) ([]bulkItem, error) {
+	var body bytes.Buffer
+	for i := range docs {
+		index, doc := target(&docs[i])
+		body.WriteString(`{"create":{"_index":`)
+		body.Write(appendString(nil, index))
+		body.WriteString(`,"_id":"`)
+		body.WriteString(docs[i].id)
+		body.WriteString("\"}}\n")
+		body.Write(doc)
+		body.WriteByte('\n')
+	}
+	start := time.Now()
+	res, err := e.client.Bulk(&body, e.client.Bulk.WithContext(ctx))
+	e.metrics.bulkLatency.Record(ctx, time.Since(start).Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("bulk request: %w", err)
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		msg, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		err := fmt.Errorf("bulk request: %s: %s", res.Status(), msg)
+		if res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500 {
+			return nil, err
+		}
+		// A whole-request 4xx is a bug in what we send, not in one document; retrying would
+		// loop forever and dropping would lose data, so it is surfaced as permanent.
+		return nil, consumererror.NewPermanent(err)
+	}
+	var br bulkResponse
+	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {
+		return nil, fmt.Errorf("bulk response: %w", err)
+	}
+	if len(br.Items) != len(docs) {
+		return nil, fmt.Errorf("bulk response has %d items for %d documents", len(br.Items), len(docs))
+	}
+	items := make([]bulkItem, len(docs))
+	for i, m := range br.Items {
+		for _, it := range m {
+			items[i] = it
+		}
+	}
+	return items, nil
+}
+
+// deadLetter stores refused documents, with the reason, in the dead-letter index. It returns
+// the documents that could not be stored there either, for a retry.
+func (e *esExporter) deadLetter(ctx context.Context, docs []*pending, items []bulkItem) ([]*pending, error) {
+	now := time.Now().UTC()
+	batch := make([]pending, len(docs))
+	for i, p := range docs {
+		var b []byte
+		b = append(b, `{"@timestamp":"`...)
+		b = now.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `","original_index":`...)
+		b = appendString(b, p.index)
+		b = append(b, `,"original_id":`...)
+		b = appendString(b, p.id)
+		b = append(b, `,"status":`...)
+		b = fmt.Appendf(b, "%d", items[i].Status)
+		if items[i].Error != nil {
+			b = append(b, `,"error":{"type":`...)
+			b = appendString(b, items[i].Error.Type)
+			b = append(b, `,"reason":`...)
+			b = appendString(b, items[i].Error.Reason)
+			b = append(b, '}')
+		}
+		b = append(b, `,"document":`...)
+		b = appendString(b, string(p.doc))
+		b = append(b, '}')
+		batch[i] = pending{index: e.cfg.DeadLetterIndex, id: p.id, doc: b}
+		e.logger.Warn("document refused by Elasticsearch; written to the dead-letter index",
+			zap.String("index", p.index), zap.String("id", p.id), zap.Int("status", items[i].Status),
+			zap.String("reason", reason(items[i])))
+	}
+	res, err := e.bulk(ctx, batch, func(p *pending) (string, []byte) { return p.index, p.doc })
+	if err != nil {
+		return docs, err
+	}
+	var failed []*pending
+	var stored int64
+	for i, it := range res {
+		if it.Status == http.StatusCreated || it.Status == http.StatusOK || it.Status == http.StatusConflict {
+			stored++
+			continue
+		}
+		failed = append(failed, docs[i])
+	}
+	e.metrics.deadLettered.Add(ctx, stored)
+	if len(failed) > 0 {
+		return failed, fmt.Errorf("%d documents refused by the dead-letter index too", len(failed))
+	}
+	return nil, nil
+}
+
+func reason(it bulkItem) string {
+	if it.Error == nil {
+		return ""
+	}
+	return strings.TrimSpace(it.Error.Type + ": " + it.Error.Reason)
+}
+
+// subset rebuilds the records of docs, grouped by their original resource and scope, for a retry.
+func subset(ld plog.Logs, docs []*pending) plog.Logs {
+	out := plog.NewLogs()
+	type key struct{ rl, sl int }
+	scopes := map[key]plog.ScopeLogs{}
+	resources := map[int]plog.ResourceLogs{}
+	for _, p := range docs {
+		rl, ok := resources[p.rl]
+		if !ok {
+			rl = out.ResourceLogs().AppendEmpty()
+			ld.ResourceLogs().At(p.rl).Resource().CopyTo(rl.Resource())
+			rl.SetSchemaUrl(ld.ResourceLogs().At(p.rl).SchemaUrl())
+			resources[p.rl] = rl
+		}
+		sl, ok := scopes[key{p.rl, p.sl}]
+		if !ok {
+			sl = rl.ScopeLogs().AppendEmpty()
+			src := ld.ResourceLogs().At(p.rl).ScopeLogs().At(p.sl)
+			src.Scope().CopyTo(sl.Scope())
+			sl.SetSchemaUrl(src.SchemaUrl())
+			scopes[key{p.rl, p.sl}] = sl
+		}
+		p.lr.CopyTo(sl.LogRecords().AppendEmpty())
+	}
+	return out
+}

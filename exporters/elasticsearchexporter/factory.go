@@ -1,0 +1,55 @@
+package elasticsearchexporter // import "github.com/recobs/recobs/exporters/elasticsearchexporter"
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+)
+
+// TypeStr is the exporter's component type as written in otelcol.yaml.
+const TypeStr = "recobs_elasticsearch"
+
+// NewFactory returns the exporter factory for the collector builder.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(component.MustNewType(TypeStr), createDefaultConfig,
+		exporter.WithLogs(createLogs, component.StabilityLevelAlpha))
+}
+
+func createDefaultConfig() component.Config {
+	queue := exporterhelper.NewDefaultQueueConfig()
+	// Losing logs while Elasticsearch is down is the failure we exist to prevent: a full
+	// queue pushes back on the pipeline instead of dropping.
+	queue.BlockOnOverflow = true
+	backoff := configretry.NewDefaultBackOffConfig()
+	backoff.MaxElapsedTime = 0 // retry until delivered; the queue bounds memory
+	return &Config{
+		Endpoints:       []string{"http://127.0.0.1:9200"},
+		Index:           "recommendations-%{+YYYY.MM.dd}",
+		DeadLetterIndex: "recommendations-dead-letter",
+		Template:        TemplateConfig{Name: "recommendations", Shards: 1, Replicas: 1},
+		Timeout:         exporterhelper.NewDefaultTimeoutConfig(),
+		QueueConfig:     configoptional.Some(queue),
+		BackOff:         backoff,
+	}
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	exp, err := newExporter(c, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, exp.pushLogs,
+		exporterhelper.WithStart(exp.start),
+		exporterhelper.WithShutdown(exp.shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithTimeout(c.Timeout),
+		exporterhelper.WithQueue(c.QueueConfig),
+		exporterhelper.WithRetry(c.BackOff),
+	)
+}

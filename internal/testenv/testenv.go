@@ -1,0 +1,66 @@
+// Package testenv hands tests the real backends that scripts/backends.sh started on
+// 127.0.0.1 (it exports ES_URL, PROM_URL, JAEGER_URL, …). Under `make test` and CI
+// (RECOBS_BACKENDS=required) a missing backend fails the test; a plain `go test` skips it.
+package testenv // import "github.com/recobs/recobs/internal/testenv"
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+)
+
+// Required reports whether missing backends are failures rather than skips.
+func Required() bool { return os.Getenv("RECOBS_BACKENDS") == "required" }
+
+func lookup(tb testing.TB, env, what string) string {
+	tb.Helper()
+	v := os.Getenv(env)
+	if v != "" {
+		return v
+	}
+	if Required() {
+		tb.Fatalf("%s is not set: start the backends with scripts/backends.sh start (it writes %s)", env, what)
+	}
+	tb.Skipf("%s not set; run `make test` to start the real backends", env)
+	return ""
+}
+
+// ElasticsearchURL is the real Elasticsearch's HTTP URL.
+func ElasticsearchURL(tb testing.TB) string {
+	return lookup(tb, "ES_URL", "$RECOBS_STATE/backends.env")
+}
+
+// PrometheusURL is the real Prometheus' HTTP URL.
+func PrometheusURL(tb testing.TB) string { return lookup(tb, "PROM_URL", "$RECOBS_STATE/backends.env") }
+
+// JaegerURL is the real Jaeger's query API URL.
+func JaegerURL(tb testing.TB) string { return lookup(tb, "JAEGER_URL", "$RECOBS_STATE/backends.env") }
+
+// JaegerOTLPGRPC is the host:port of Jaeger's OTLP gRPC receiver.
+func JaegerOTLPGRPC(tb testing.TB) string {
+	return lookup(tb, "JAEGER_OTLP_GRPC", "$RECOBS_STATE/backends.env")
+}
+
+// UniqueName returns prefix plus a random suffix, for throwaway indices and series.
+func UniqueName(prefix string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// Eventually polls cond every interval until it returns true or the deadline passes.
+func Eventually(tb testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %v: "+format, append([]any{timeout}, args...)...)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,114 @@
+package jsonlogreceiver
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestConfigValidate(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	if err := cfg.Validate(); err == nil {
+		t.Fatal("a config without include must be rejected")
+	}
+	cfg.InputConfig.Include = []string{"/var/log/recsvc/*.log"}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("valid config rejected: %v", err)
+	}
+}
+
+func TestReceiverParsesServiceLines(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "recsvc.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "recsvc.log"), src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.InputConfig.Include = []string{filepath.Join(dir, "*.log")}
+	cfg.InputConfig.PollInterval = 20 * time.Millisecond
+	sink := new(consumertest.LogsSink)
+	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rcv.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := rcv.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for sink.LogRecordCount() < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := sink.LogRecordCount(); got != 3 {
+		t.Fatalf("want 3 records (2 parsed, 1 raw), got %d", got)
+	}
+
+	records := map[string]plog.LogRecord{}
+	for _, ld := range sink.AllLogs() {
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			sls := ld.ResourceLogs().At(i).ScopeLogs()
+			for j := 0; j < sls.Len(); j++ {
+				lrs := sls.At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					records[lrs.At(k).Body().AsString()] = lrs.At(k)
+				}
+			}
+		}
+	}
+
+	req, ok := records["recommendation_request"]
+	if !ok {
+		t.Fatalf("recommendation_request not found in %v", keys(records))
+	}
+	if want := time.Date(2026, 11, 27, 10, 0, 0, 123e6, time.UTC); !req.Timestamp().AsTime().Equal(want) {
+		t.Errorf("timestamp: want %v (from the line), got %v", want, req.Timestamp().AsTime())
+	}
+	if req.SeverityText() != "info" || req.SeverityNumber() != plog.SeverityNumberInfo {
+		t.Errorf("severity: got %q/%v", req.SeverityText(), req.SeverityNumber())
+	}
+	if got := req.TraceID().String(); got != "4bf92f3577b34da6a3ce929d0e0e4736" {
+		t.Errorf("trace id: got %s", got)
+	}
+	if got := req.SpanID().String(); got != "00f067aa0ba902b7" {
+		t.Errorf("span id: got %s", got)
+	}
+	if v, ok := req.Attributes().Get("request_id"); !ok || v.Str() != "req-1" {
+		t.Errorf("request_id attribute: got %v", v.AsRaw())
+	}
+
+	failed := records["model_inference_failed"]
+	if failed.SeverityNumber() != plog.SeverityNumberError {
+		t.Errorf("error line severity: got %v", failed.SeverityNumber())
+	}
+	if _, ok := records["this line is not json"]; !ok {
+		t.Errorf("the malformed line must be kept raw as body; got %v", keys(records))
+	}
+}
+
+func keys(m map[string]plog.LogRecord) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
