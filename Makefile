@@ -1,0 +1,48 @@
+# recobs — see README.md. The two commands that matter: `make run` and `make test`.
+SHELL := /bin/bash
+BIN   := bin
+
+.PHONY: all deps build collector check-generated run test bench lint clean backends-up backends-down
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+## collector: regenerate collector/ from builder-config.yaml with ocb
+collector:
+	scripts/gen-collector.sh
+
+## check-generated: fail when collector/ drifts from what ocb would generate
+check-generated:
+	scripts/gen-collector.sh --check
+
+## build: the collector distribution
+build:
+	@mkdir -p $(BIN)
+	go build -trimpath -o $(BIN)/otelcol-recobs ./collector
+
+## run: backends, collector sidecar (and recsvc) on 127.0.0.1; Ctrl-C stops them all
+run: deps build
+	scripts/run.sh
+
+## test: lint, drift check, unit and integration tests against the real backends
+test:
+	scripts/test.sh
+
+## bench: Go benchmarks with allocation counts
+bench:
+	go test -run '^$$' -bench . -benchmem ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	go vet ./...
+
+backends-up:
+	scripts/backends.sh start
+
+backends-down:
+	scripts/backends.sh stop
+
+clean: backends-down
+	rm -rf $(BIN)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what `make run` and `make test` need on a fresh machine; idempotent and quick when
+# everything is there. Parts: apt (prometheus, wrk, unzip, curl), tools (ocb), es, jaeger.
+#   install-deps.sh            everything
+#   install-deps.sh apt tools  only those parts
+source "$(dirname "$0")/lib.sh"
+
+install_apt() {
+  local need=()
+  command -v prometheus >/dev/null || need+=(prometheus)
+  command -v promtool >/dev/null || need+=(prometheus)
+  command -v wrk >/dev/null || need+=(wrk)
+  command -v unzip >/dev/null || need+=(unzip)
+  command -v curl >/dev/null || need+=(curl)
+  command -v setpriv >/dev/null || need+=(util-linux)
+  [[ ${#need[@]} -eq 0 ]] && return 0
+  [[ $EUID -eq 0 ]] || die "missing ${need[*]}: run as root or apt-get install them"
+  log "apt-get install ${need[*]}"
+  # Debian's prometheus package would start a system service bound to 0.0.0.0:9090; we only
+  # ever run the binary by hand on 127.0.0.1, so deny service starts while installing.
+  local policy=/usr/sbin/policy-rc.d created=0
+  if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' > $policy; chmod +x $policy; created=1; fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  [[ $created -eq 1 ]] && rm -f $policy
+  return 0
+}
+
+install_tools() {
+  command -v builder >/dev/null || { log "go install ocb $OCB_VERSION"; go install "go.opentelemetry.io/collector/cmd/builder@$OCB_VERSION"; }
+}
+
+install_es() { "$RECOBS_ROOT/scripts/install-elasticsearch.sh" >/dev/null; }
+install_jaeger() { "$RECOBS_ROOT/scripts/build-jaeger.sh" >/dev/null; }
+
+parts=("$@"); [[ ${#parts[@]} -gt 0 ]] || parts=(apt tools es jaeger)
+for p in "${parts[@]}"; do
+  start=$(date +%s)
+  "install_$p"
+  took=$(( $(date +%s) - start ))
+  (( took > 2 )) && log "install $p took ${took}s"
+done
+exit 0

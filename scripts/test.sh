@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make test`: lint, the generated-code drift check, then every test against the real
+# backends. Backends this script started are stopped afterwards; ones already running (a
+# developer's `scripts/backends.sh start`) are left up.
+source "$(dirname "$0")/lib.sh"
+cd "$RECOBS_ROOT"
+
+"$RECOBS_ROOT/scripts/install-deps.sh"
+
+log "lint"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+[[ -z "$unformatted" ]] || die "gofmt needed: $unformatted"
+go vet ./...
+
+log "drift check: collector/ against builder-config.yaml"
+"$RECOBS_ROOT/scripts/gen-collector.sh" --check
+
+was_up=$("$RECOBS_ROOT/scripts/backends.sh" status | grep -c ': up' || true)
+"$RECOBS_ROOT/scripts/backends.sh" start
+if [[ $was_up -lt 3 ]]; then trap '"$RECOBS_ROOT/scripts/backends.sh" stop' EXIT; fi
+# shellcheck disable=SC1091
+source "$RECOBS_STATE/backends.env"
+
+log "go test (real backends required)"
+RECOBS_BACKENDS=required go test -count=1 -timeout 20m ${GOTEST_FLAGS:-} ./...
