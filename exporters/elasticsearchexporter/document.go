@@ -5,10 +5,11 @@ import (
 	"encoding/base64"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/recobs/recobs/internal/jsonenc"
 )
 
 // The document is ECS-shaped so Kibana's log views work without field aliases: well-known
@@ -43,7 +44,7 @@ func appendDocument(buf []byte, res pcommon.Resource, scope pcommon.Instrumentat
 	buf = appendValue(buf, body)
 	if _, ok := lr.Attributes().Get("event"); !ok && body.Type() == pcommon.ValueTypeStr {
 		buf = append(buf, `,"event":`...)
-		buf = appendString(buf, body.Str())
+		buf = jsonenc.AppendString(buf, body.Str())
 	}
 
 	level := lr.SeverityText()
@@ -52,7 +53,7 @@ func appendDocument(buf []byte, res pcommon.Resource, scope pcommon.Instrumentat
 	}
 	if level != "" {
 		buf = append(buf, `,"log.level":`...)
-		buf = appendString(buf, level)
+		buf = jsonenc.AppendString(buf, level)
 	}
 	if n := lr.SeverityNumber(); n != plog.SeverityNumberUnspecified {
 		buf = append(buf, `,"log.severity_number":`...)
@@ -60,17 +61,17 @@ func appendDocument(buf []byte, res pcommon.Resource, scope pcommon.Instrumentat
 	}
 	if tid := lr.TraceID(); !tid.IsEmpty() {
 		buf = append(buf, `,"trace.id":"`...)
-		buf = appendHex(buf, tid[:])
+		buf = jsonenc.AppendHex(buf, tid[:])
 		buf = append(buf, '"')
 	}
 	if sid := lr.SpanID(); !sid.IsEmpty() {
 		buf = append(buf, `,"span.id":"`...)
-		buf = appendHex(buf, sid[:])
+		buf = jsonenc.AppendHex(buf, sid[:])
 		buf = append(buf, '"')
 	}
 	if scope.Name() != "" {
 		buf = append(buf, `,"scope.name":`...)
-		buf = appendString(buf, scope.Name())
+		buf = jsonenc.AppendString(buf, scope.Name())
 	}
 
 	var other bool
@@ -90,10 +91,10 @@ func appendDocument(buf []byte, res pcommon.Resource, scope pcommon.Instrumentat
 			buf = appendValue(buf, v)
 		case renamed[k] != "":
 			buf = append(buf, ',')
-			buf = appendString(buf, renamed[k])
+			buf = jsonenc.AppendString(buf, renamed[k])
 			buf = append(buf, ':')
 			if k == "user_id" { // ids are keywords, whatever type the service logged
-				buf = appendString(buf, v.AsString())
+				buf = jsonenc.AppendString(buf, v.AsString())
 			} else {
 				buf = appendValue(buf, v)
 			}
@@ -111,7 +112,7 @@ func appendDocument(buf []byte, res pcommon.Resource, scope pcommon.Instrumentat
 				buf = append(buf, ',')
 			}
 			first = false
-			buf = appendString(buf, k)
+			buf = jsonenc.AppendString(buf, k)
 			buf = append(buf, ':')
 			buf = appendValue(buf, v)
 			return true
@@ -125,9 +126,9 @@ func appendDocument(buf []byte, res pcommon.Resource, scope pcommon.Instrumentat
 			switch k {
 			case "service.name", "service.version", "service.namespace", "service.instance.id", "host.name", "deployment.environment":
 				buf = append(buf, ',')
-				buf = appendString(buf, k)
+				buf = jsonenc.AppendString(buf, k)
 				buf = append(buf, ':')
-				buf = appendString(buf, v.AsString())
+				buf = jsonenc.AppendString(buf, v.AsString())
 			default:
 				rest = true
 			}
@@ -145,7 +146,7 @@ func appendDocument(buf []byte, res pcommon.Resource, scope pcommon.Instrumentat
 					buf = append(buf, ',')
 				}
 				first = false
-				buf = appendString(buf, k)
+				buf = jsonenc.AppendString(buf, k)
 				buf = append(buf, ':')
 				buf = appendValue(buf, v)
 				return true
@@ -161,9 +162,9 @@ func appendException(buf []byte, m pcommon.Map) []byte {
 	for _, f := range [...][2]string{{"type", "error.type"}, {"message", "error.message"}, {"stack", "error.stack_trace"}} {
 		if v, ok := m.Get(f[0]); ok {
 			buf = append(buf, ',')
-			buf = appendString(buf, f[1])
+			buf = jsonenc.AppendString(buf, f[1])
 			buf = append(buf, ':')
-			buf = appendString(buf, v.AsString())
+			buf = jsonenc.AppendString(buf, v.AsString())
 		}
 	}
 	return buf
@@ -224,15 +225,11 @@ func number(m pcommon.Map, k string) (float64, bool) {
 func appendValue(buf []byte, v pcommon.Value) []byte {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		return appendString(buf, v.Str())
+		return jsonenc.AppendString(buf, v.Str())
 	case pcommon.ValueTypeInt:
 		return strconv.AppendInt(buf, v.Int(), 10)
 	case pcommon.ValueTypeDouble:
-		f := v.Double()
-		if f != f || f > 1.7976931348623157e308 || f < -1.7976931348623157e308 { // NaN/Inf are not JSON
-			return appendString(buf, strconv.FormatFloat(f, 'g', -1, 64))
-		}
-		return strconv.AppendFloat(buf, f, 'g', -1, 64)
+		return jsonenc.AppendFloat(buf, v.Double())
 	case pcommon.ValueTypeBool:
 		return strconv.AppendBool(buf, v.Bool())
 	case pcommon.ValueTypeMap:
@@ -263,64 +260,12 @@ func appendMap(buf []byte, m pcommon.Map) []byte {
 			buf = append(buf, ',')
 		}
 		first = false
-		buf = appendString(buf, k)
+		buf = jsonenc.AppendString(buf, k)
 		buf = append(buf, ':')
 		buf = appendValue(buf, v)
 		return true
 	})
 	return append(buf, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-func appendHex(buf, b []byte) []byte {
-	for _, c := range b {
-		buf = append(buf, hexDigits[c>>4], hexDigits[c&0xf])
-	}
-	return buf
-}
-
-// appendString writes s as a JSON string; invalid UTF-8 becomes U+FFFD rather than
-// producing a body Elasticsearch would reject.
-func appendString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
 }
 
 // documentID is a content hash of the encoded document and its index: the same record

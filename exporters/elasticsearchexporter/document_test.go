@@ -89,16 +89,6 @@ func TestDocumentIDIsDeterministic(t *testing.T) {
 	}
 }
 
-func TestAppendStringIsValidJSON(t *testing.T) {
-	for _, s := range []string{"", "plain", "\"\\/", "\x00\x1f\x7f", "héllo ✓", "\xff\xfe", "a\u2028b", "\xe2\x82"} {
-		b := appendString(nil, s)
-		var back string
-		if err := json.Unmarshal(b, &back); err != nil {
-			t.Fatalf("%q encoded as %s: %v", s, b, err)
-		}
-	}
-}
-
 func BenchmarkAppendDocument(b *testing.B) {
 	res, scope, lr := sampleRecord()
 	ts := lr.Timestamp().AsTime()

@@ -19,6 +19,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+
+	"github.com/recobs/recobs/internal/jsonenc"
 )
 
 type esExporter struct {
@@ -233,7 +235,7 @@ func (e *esExporter) bulk(ctx context.Context, docs []pending, target func(*pend
 	for i := range docs {
 		index, doc := target(&docs[i])
 		body.WriteString(`{"create":{"_index":`)
-		body.Write(appendString(nil, index))
+		body.Write(jsonenc.AppendString(nil, index))
 		body.WriteString(`,"_id":"`)
 		body.WriteString(docs[i].id)
 		body.WriteString("\"}}\n")
@@ -283,20 +285,20 @@ func (e *esExporter) deadLetter(ctx context.Context, docs []*pending, items []bu
 		b = append(b, `{"@timestamp":"`...)
 		b = now.AppendFormat(b, time.RFC3339Nano)
 		b = append(b, `","original_index":`...)
-		b = appendString(b, p.index)
+		b = jsonenc.AppendString(b, p.index)
 		b = append(b, `,"original_id":`...)
-		b = appendString(b, p.id)
+		b = jsonenc.AppendString(b, p.id)
 		b = append(b, `,"status":`...)
 		b = fmt.Appendf(b, "%d", items[i].Status)
 		if items[i].Error != nil {
 			b = append(b, `,"error":{"type":`...)
-			b = appendString(b, items[i].Error.Type)
+			b = jsonenc.AppendString(b, items[i].Error.Type)
 			b = append(b, `,"reason":`...)
-			b = appendString(b, items[i].Error.Reason)
+			b = jsonenc.AppendString(b, items[i].Error.Reason)
 			b = append(b, '}')
 		}
 		b = append(b, `,"document":`...)
-		b = appendString(b, string(p.doc))
+		b = jsonenc.AppendString(b, string(p.doc))
 		b = append(b, '}')
 		batch[i] = pending{index: e.cfg.DeadLetterIndex, id: p.id, doc: b}
 		e.logger.Warn("document refused by Elasticsearch; written to the dead-letter index",
