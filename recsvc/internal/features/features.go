@@ -127,4 +127,3 @@ func (s *Store) Enrich(segment string, cands []geo.Candidate, radiusKm float64, 
 		}
 	}
 }
-

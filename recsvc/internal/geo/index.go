@@ -68,34 +68,47 @@ func Cell(lat, lng, radiusKm float64) h3.Cell {
 	return h3.LatLngToCell(h3.NewLatLng(lat, lng), res)
 }
 
-// Nearby returns the places of category (any when empty) within radiusKm of (lat, lng),
-// nearest first.
-func (idx *Index) Nearby(lat, lng, radiusKm float64, category string) []Candidate {
-	res, k := ResolutionFor(radiusKm)
-	origin := h3.LatLngToCell(h3.NewLatLng(lat, lng), res)
-	buckets := idx.cells[res]
-	var out []Candidate
-	for _, c := range origin.GridDisk(k) {
+// DiskMembers returns the places of category (any when empty) in the grid disk a query of
+// radiusKm around cell covers. Every user in cell shares this list, which is what the
+// recommendation cache keeps; Within then makes it exact for one user's point.
+func (idx *Index) DiskMembers(cell h3.Cell, radiusKm float64, category string) []*places.Place {
+	_, k := ResolutionFor(radiusKm)
+	buckets := idx.cells[cell.Resolution()]
+	var out []*places.Place
+	for _, c := range cell.GridDisk(k) {
 		for _, i := range buckets[c] {
-			p := &idx.places[i]
-			if category != "" && p.Category != category {
-				continue
-			}
-			if d := places.HaversineKm(lat, lng, p.Lat, p.Lng); d <= radiusKm {
-				out = append(out, Candidate{Place: p, DistanceM: d * 1000})
+			if p := &idx.places[i]; category == "" || p.Category == category {
+				out = append(out, p)
 			}
 		}
 	}
+	return out
+}
+
+// Within keeps the members within radiusKm of (lat, lng), nearest first (ties by id).
+func Within(members []*places.Place, lat, lng, radiusKm float64) []Candidate {
+	var out []Candidate
+	for _, p := range members {
+		if d := places.HaversineKm(lat, lng, p.Lat, p.Lng); d <= radiusKm {
+			out = append(out, Candidate{Place: p, DistanceM: d * 1000})
+		}
+	}
 	slices.SortFunc(out, func(a, b Candidate) int {
-		if a.DistanceM != b.DistanceM {
-			if a.DistanceM < b.DistanceM {
-				return -1
-			}
+		switch {
+		case a.DistanceM < b.DistanceM:
+			return -1
+		case a.DistanceM > b.DistanceM:
 			return 1
 		}
 		return compareStrings(a.Place.ID, b.Place.ID)
 	})
 	return out
+}
+
+// Nearby returns the places of category (any when empty) within radiusKm of (lat, lng),
+// nearest first.
+func (idx *Index) Nearby(lat, lng, radiusKm float64, category string) []Candidate {
+	return Within(idx.DiskMembers(Cell(lat, lng, radiusKm), radiusKm, category), lat, lng, radiusKm)
 }
 
 func compareStrings(a, b string) int {

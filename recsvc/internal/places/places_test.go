@@ -38,7 +38,7 @@ func TestRegionOf(t *testing.T) {
 }
 
 func TestOpenAt(t *testing.T) {
-	day := Place{OpenHour: 9, CloseHour: 17, UTCOffset: -8}   // 17:00-01:00 UTC
+	day := Place{OpenHour: 9, CloseHour: 17, UTCOffset: -8}  // 17:00-01:00 UTC
 	night := Place{OpenHour: 20, CloseHour: 2, UTCOffset: 0} // past midnight
 	for _, tc := range []struct {
 		p    Place

@@ -1,0 +1,111 @@
+// Command recsvc serves location recommendations over HTTP and emits the raw telemetry the
+// recobs sidecar collects: JSON logs, OTLP spans and Prometheus metrics.
+//
+// Every flag has an environment variable; the flag wins when both are set.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/recobs/recobs/recsvc/internal/app"
+	"github.com/recobs/recobs/recsvc/internal/telemetry"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "recsvc:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, err := parseConfig(os.Args[1:])
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	exp, err := telemetry.NewOTLPExporter(ctx)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, exp)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+func parseConfig(args []string) (app.Config, error) {
+	fs := flag.NewFlagSet("recsvc", flag.ContinueOnError)
+	var cfg app.Config
+	var errs []error
+	str := func(p *string, name, env, def, usage string) {
+		fs.StringVar(p, name, envOr(env, def), usage+" ($"+env+")")
+	}
+	str(&cfg.Addr, "addr", "RECSVC_ADDR", "127.0.0.1:8080", "API listen address")
+	str(&cfg.AdminAddr, "admin-addr", "RECSVC_ADMIN_ADDR", "127.0.0.1:6060", "admin (pprof) listen address; empty disables")
+	str(&cfg.LogFile, "log-file", "RECSVC_LOG_FILE", "", "JSON log file, rotated by size; empty or - for stdout")
+	str(&cfg.LogLevel, "log-level", "RECSVC_LOG_LEVEL", "info", "debug, info, warn, error")
+	str(&cfg.PlacesFile, "places", "RECSVC_PLACES_FILE", "", "places data set (.csv or .json); empty for the embedded one")
+	str(&cfg.ModelFile, "model", "RECSVC_MODEL_FILE", "", "model weights (JSON); empty for the embedded ones")
+	str(&cfg.SentryDSN, "sentry-dsn", "SENTRY_DSN", "", "Sentry DSN; empty disables")
+	integer := func(p *int, name, env string, def int, usage string) {
+		v, err := strconv.Atoi(envOr(env, strconv.Itoa(def)))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", env, err))
+		}
+		fs.IntVar(p, name, v, usage+" ($"+env+")")
+	}
+	integer(&cfg.PlacesPerCity, "places-per-city", "RECSVC_PLACES_PER_CITY", 600, "size of the embedded data set per city")
+	integer(&cfg.CacheSize, "cache-size", "RECSVC_CACHE_SIZE", 10000, "recommendation cache entries")
+	var logMB int
+	integer(&logMB, "log-max-mb", "RECSVC_LOG_MAX_MB", 100, "rotate the log file past this size")
+	dur := func(p *time.Duration, name, env string, def time.Duration, usage string) {
+		v, err := time.ParseDuration(envOr(env, def.String()))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", env, err))
+		}
+		fs.DurationVar(p, name, v, usage+" ($"+env+")")
+	}
+	dur(&cfg.FeatureRefresh, "feature-refresh", "RECSVC_FEATURE_REFRESH", time.Minute, "feature snapshot refresh interval")
+	dur(&cfg.FeaturesMaxAge, "features-max-age", "RECSVC_FEATURES_MAX_AGE", 5*time.Minute, "not ready when features are older")
+	dur(&cfg.ExporterGrace, "exporter-grace", "RECSVC_EXPORTER_GRACE", time.Minute, "not ready when span export has failed this long")
+	dur(&cfg.ShutdownTimeout, "shutdown-timeout", "RECSVC_SHUTDOWN_TIMEOUT", 15*time.Second, "graceful shutdown limit")
+	float := func(p *float64, name, env string, def float64, usage string) {
+		v, err := strconv.ParseFloat(envOr(env, strconv.FormatFloat(def, 'g', -1, 64)), 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", env, err))
+		}
+		fs.Float64Var(p, name, v, usage+" ($"+env+")")
+	}
+	float(&cfg.SentrySampleRate, "sentry-sample-rate", "SENTRY_SAMPLE_RATE", 1, "fraction of errors sent to Sentry")
+	float(&cfg.SentryTraces, "sentry-traces-sample-rate", "SENTRY_TRACES_SAMPLE_RATE", 0.1, "fraction of transactions sent to Sentry")
+	allow, err := strconv.ParseBool(envOr("RECSVC_ALLOW_FAULT_HEADER", "false"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("RECSVC_ALLOW_FAULT_HEADER: %w", err))
+	}
+	fs.BoolVar(&cfg.AllowFaultHeader, "allow-fault-header", allow, "honour X-Recsvc-Fault: error|panic (demos and tests) ($RECSVC_ALLOW_FAULT_HEADER)")
+	if len(errs) > 0 {
+		return cfg, errs[0]
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	cfg.LogMaxBytes = int64(logMB) << 20
+	return cfg, cfg.Validate()
+}
+
+func envOr(k, def string) string {
+	if v, ok := os.LookupEnv(k); ok {
+		return v
+	}
+	return def
+}

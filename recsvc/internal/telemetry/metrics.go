@@ -1,0 +1,74 @@
+package telemetry // import "github.com/recobs/recobs/recsvc/internal/telemetry"
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// LatencyBuckets are the seed's buckets for recommendation_latency_seconds.
+var LatencyBuckets = []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+// Metrics are the service's Prometheus metrics, named as in the seed.
+type Metrics struct {
+	Registry         *prometheus.Registry
+	Requests         *prometheus.CounterVec // user_segment, category, location_region
+	Latency          prometheus.Histogram
+	CacheHitRate     prometheus.Gauge
+	ModelInference   prometheus.Summary
+	FeatureFreshness *prometheus.GaugeVec // feature_type
+	Errors           *prometheus.CounterVec
+}
+
+// Counts is what the metrics read from the log writer and span queue at scrape time.
+type Counts interface {
+	LogStats() (written, dropped, failures uint64)
+	SpanStats() SpanStats
+}
+
+// NewMetrics registers every metric on a fresh registry.
+func NewMetrics(counts Counts) *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "recommendation_requests_total", Help: "Total recommendation requests",
+		}, []string{"user_segment", "category", "location_region"}),
+		Latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "recommendation_latency_seconds", Help: "Recommendation request latency", Buckets: LatencyBuckets,
+		}),
+		CacheHitRate: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cache_hit_rate", Help: "Cache hit rate percentage",
+		}),
+		ModelInference: prometheus.NewSummary(prometheus.SummaryOpts{
+			Name: "model_inference_duration_seconds", Help: "Time spent on model inference",
+			Objectives: map[float64]float64{0.5: 0.05, 0.9: 0.01, 0.99: 0.001},
+		}),
+		FeatureFreshness: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "feature_freshness_seconds", Help: "Age of features in seconds",
+		}, []string{"feature_type"}),
+		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "recommendation_errors_total", Help: "Recommendation requests that failed, by kind (invalid_request, internal)",
+		}, []string{"kind"}),
+	}
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
+	}
+	m.Registry.MustRegister(m.Requests, m.Latency, m.CacheHitRate, m.ModelInference, m.FeatureFreshness, m.Errors,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		counter("recsvc_log_lines_written_total", "Log lines written to the log file", func() float64 { w, _, _ := counts.LogStats(); return float64(w) }),
+		counter("recsvc_log_lines_dropped_total", "Log lines dropped because the log queue was full or the write failed", func() float64 { _, d, _ := counts.LogStats(); return float64(d) }),
+		counter("recsvc_spans_ended_total", "Sampled spans ended", func() float64 { return float64(counts.SpanStats().Ended) }),
+		counter("recsvc_spans_exported_total", "Spans the OTLP exporter delivered", func() float64 { return float64(counts.SpanStats().Exported) }),
+		counter("recsvc_spans_export_failed_total", "Spans in batches the OTLP exporter failed to deliver", func() float64 { return float64(counts.SpanStats().Failed) }),
+		counter("recsvc_spans_dropped_total", "Spans dropped because the span queue was full", func() float64 { return float64(counts.SpanStats().Dropped) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "recsvc_spans_queued", Help: "Spans waiting for export"}, func() float64 { return float64(counts.SpanStats().Queued) }),
+	)
+	return m
+}
+
+// ObserveLatency records one request's latency with its trace as the exemplar, so a slow
+// bucket in Grafana links to a trace in Jaeger.
+func (m *Metrics) ObserveLatency(d time.Duration, traceID, spanID string) {
+	m.Latency.(prometheus.ExemplarObserver).ObserveWithExemplar(d.Seconds(), prometheus.Labels{"trace_id": traceID, "span_id": spanID})
+}

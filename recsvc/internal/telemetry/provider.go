@@ -1,0 +1,47 @@
+package telemetry // import "github.com/recobs/recobs/recsvc/internal/telemetry"
+
+import (
+	"context"
+	"os"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// Tracing is the service's tracer provider and its span queue.
+type Tracing struct {
+	Provider *sdktrace.TracerProvider
+	Queue    *SpanQueue
+}
+
+// NewOTLPExporter exports over OTLP/gRPC to OTEL_EXPORTER_OTLP_ENDPOINT (the standard
+// variables apply); without it, to the sidecar on 127.0.0.1:4317 in plaintext, as in a pod.
+func NewOTLPExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
+	var opts []otlptracegrpc.Option
+	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+		opts = append(opts, otlptracegrpc.WithEndpoint("127.0.0.1:4317"), otlptracegrpc.WithInsecure())
+	}
+	return otlptracegrpc.New(ctx, opts...)
+}
+
+// NewTracing builds the provider: resource from OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES
+// (service.name defaults to "recsvc"), every span sampled, W3C trace context propagated.
+func NewTracing(ctx context.Context, exp sdktrace.SpanExporter, opts SpanQueueOptions) (*Tracing, error) {
+	res, err := resource.New(ctx,
+		resource.WithAttributes(attribute.String("service.name", "recsvc")),
+		resource.WithFromEnv(), resource.WithHost(), resource.WithTelemetrySDK())
+	if err != nil {
+		return nil, err
+	}
+	q := NewSpanQueue(exp, opts)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSpanProcessor(q))
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	return &Tracing{Provider: tp, Queue: q}, nil
+}
+
+// Shutdown flushes queued spans and stops the exporter.
+func (t *Tracing) Shutdown(ctx context.Context) error { return t.Provider.Shutdown(ctx) }
