@@ -1,0 +1,134 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// gateExporter blocks exports until released, then fails or succeeds.
+type gateExporter struct {
+	mu      sync.Mutex
+	gate    chan struct{}
+	fail    bool
+	got     int
+	started chan struct{}
+	once    sync.Once
+}
+
+func (g *gateExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	g.once.Do(func() { close(g.started) })
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.fail {
+		return errors.New("collector down")
+	}
+	g.got += len(spans)
+	return nil
+}
+
+func (g *gateExporter) Shutdown(context.Context) error { return nil }
+
+// TestSpanQueueNeverBlocksAndAccountsForEverySpan: with the exporter stalled, ending spans
+// never waits; the overflow is dropped and counted; afterwards every span is accounted for.
+func TestSpanQueueNeverBlocksAndAccountsForEverySpan(t *testing.T) {
+	exp := &gateExporter{gate: make(chan struct{}), started: make(chan struct{})}
+	q := NewSpanQueue(exp, SpanQueueOptions{QueueSize: 64, BatchSize: 16, Interval: time.Millisecond, ExportTimeout: time.Minute})
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(q))
+	tr := tp.Tracer("t")
+
+	_, s := tr.Start(context.Background(), "first")
+	s.End()
+	<-exp.started // the exporter now holds one batch and is stalled
+
+	const n = 1000
+	done := make(chan struct{})
+	go func() {
+		for range n {
+			_, s := tr.Start(context.Background(), "x")
+			s.End()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("ending spans blocked on a stalled exporter")
+	}
+	st := q.Stats()
+	if st.Dropped == 0 {
+		t.Fatal("a full queue must drop and count")
+	}
+	close(exp.gate)
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st = q.Stats()
+	if st.Ended != n+1 || st.Exported+st.Failed+st.Dropped+uint64(st.Queued) != st.Ended {
+		t.Fatalf("unaccounted spans: %+v", st)
+	}
+	if int(st.Exported) != exp.got {
+		t.Fatalf("exported %d, exporter received %d", st.Exported, exp.got)
+	}
+}
+
+func TestSpanQueueHealth(t *testing.T) {
+	exp := &gateExporter{gate: make(chan struct{}), started: make(chan struct{}), fail: true}
+	close(exp.gate)
+	q := NewSpanQueue(exp, SpanQueueOptions{Interval: time.Millisecond})
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(q))
+	defer tp.Shutdown(context.Background())
+	if !q.Healthy(time.Now(), time.Second) {
+		t.Fatal("healthy before any export")
+	}
+	_, s := tp.Tracer("t").Start(context.Background(), "x")
+	s.End()
+	if err := q.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := q.Stats(); st.Failed != 1 {
+		t.Fatalf("want 1 failed span, got %+v", st)
+	}
+	if !q.Healthy(time.Now(), time.Minute) || q.Healthy(time.Now().Add(2*time.Minute), time.Minute) {
+		t.Fatal("health must turn false once failures outlast the grace period")
+	}
+	exp.mu.Lock()
+	exp.fail = false
+	exp.mu.Unlock()
+	_, s = tp.Tracer("t").Start(context.Background(), "y")
+	s.End()
+	_ = q.ForceFlush(context.Background())
+	if !q.Healthy(time.Now().Add(2*time.Minute), time.Minute) {
+		t.Fatal("a successful export makes it healthy again")
+	}
+}
+
+func TestForceFlushExportsEverything(t *testing.T) {
+	mem := tracetest.NewInMemoryExporter()
+	q := NewSpanQueue(mem, SpanQueueOptions{Interval: time.Hour})
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(q))
+	defer tp.Shutdown(context.Background())
+	for range 10 {
+		_, s := tp.Tracer("t").Start(context.Background(), "x")
+		s.End()
+	}
+	if err := q.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(mem.GetSpans()); got != 10 {
+		t.Fatalf("want 10 spans after flush, got %d", got)
+	}
+}
