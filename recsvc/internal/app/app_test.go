@@ -159,8 +159,10 @@ func TestSpansReachRealJaeger(t *testing.T) {
 			Spans []struct {
 				SpanID        string `json:"spanID"`
 				OperationName string
-				References    []struct{ SpanID string `json:"spanID"` }
-				Tags          []struct {
+				References    []struct {
+					SpanID string `json:"spanID"`
+				}
+				Tags []struct {
 					Key   string
 					Value any
 				}
