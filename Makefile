@@ -17,10 +17,12 @@ collector:
 check-generated:
 	scripts/gen-collector.sh --check
 
-## build: the collector distribution
+## build: the collector distribution, recsvc and its load generator
 build:
 	@mkdir -p $(BIN)
 	go build -trimpath -o $(BIN)/otelcol-recobs ./collector
+	go build -trimpath -o $(BIN)/recsvc ./recsvc/cmd/recsvc
+	go build -trimpath -o $(BIN)/loadgen ./recsvc/cmd/loadgen
 
 ## run: backends, collector sidecar (and recsvc) on 127.0.0.1; Ctrl-C stops them all
 run: deps build
@@ -30,9 +32,9 @@ run: deps build
 test:
 	scripts/test.sh
 
-## bench: Go benchmarks with allocation counts
-bench:
-	go test -run '^$$' -bench . -benchmem ./...
+## bench: Go benchmarks (allocations included) and recsvc under wrk, telemetry on vs off
+bench: build
+	scripts/bench.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi

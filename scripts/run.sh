@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: the whole system on 127.0.0.1 — Elasticsearch, Prometheus, Jaeger, the collector
-# sidecar (and recsvc, once built) — until Ctrl-C, which stops everything this script started.
+# sidecar, recsvc and a small load generator — until Ctrl-C, which stops everything it started.
 source "$(dirname "$0")/lib.sh"
 cd "$RECOBS_ROOT"
 
@@ -14,6 +14,8 @@ mkdir -p "$COL_DIR/storage" "$LOG_DIR"
 
 cleanup() {
   trap - INT TERM EXIT
+  stop_pid "$LOG_DIR/loadgen.pid" loadgen
+  stop_pid "$LOG_DIR/recsvc.pid" recsvc
   stop_pid "$COL_DIR/collector.pid" collector
   "$RECOBS_ROOT/scripts/backends.sh" stop
 }
@@ -25,6 +27,17 @@ RECOBS_STORAGE_DIR="$COL_DIR/storage" RECSVC_LOG_GLOB="$LOG_DIR/*.log" RECOBS_ES
 echo $! > "$COL_DIR/collector.pid"
 wait_http "http://127.0.0.1:13133/status" 60 || { tail -40 "$COL_DIR/collector.log" >&2; die "collector not healthy"; }
 
+log "starting recsvc (logs to $LOG_DIR/recsvc.log, spans to the sidecar)"
+RECSVC_LOG_FILE="$LOG_DIR/recsvc.log" RECSVC_ALLOW_FAULT_HEADER=true OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 \
+  OTEL_RESOURCE_ATTRIBUTES=deployment.environment=demo "$RECOBS_ROOT/bin/recsvc" >"$LOG_DIR/recsvc.stdout" 2>&1 &
+echo $! > "$LOG_DIR/recsvc.pid"
+wait_http "http://127.0.0.1:8080/health/ready" 60 || { tail -20 "$LOG_DIR/recsvc.stdout" >&2; die "recsvc not ready"; }
+printf '[{"targets":["127.0.0.1:8080"],"labels":{"service":"recsvc"}}]\n' > "$PROM_TARGETS_DIR/recsvc.json"
+
+log "starting the load generator (20 req/s; ~10% invalid, ~5% failing)"
+"$RECOBS_ROOT/bin/loadgen" -rate 20 >"$LOG_DIR/loadgen.log" 2>&1 &
+echo $! > "$LOG_DIR/loadgen.pid"
+
 cat <<MSG
 
   recobs is running (Ctrl-C stops everything):
@@ -33,8 +46,12 @@ cat <<MSG
     Jaeger query API   $JAEGER_URL/api/services
     collector health   http://127.0.0.1:13133/status   self-metrics http://127.0.0.1:8888/metrics
     collector OTLP     127.0.0.1:4317 (gRPC), 127.0.0.1:4318 (HTTP)
+    recsvc             http://127.0.0.1:8080/v1/recommendations?lat=37.7749&lng=-122.4194
+                       /health/ready  /health/deep  /metrics   (pprof on 127.0.0.1:6060)
     tailed log files   $LOG_DIR/*.log
     collector log      $COL_DIR/collector.log
 
 MSG
-wait "$(cat "$COL_DIR/collector.pid")"
+# Runs until Ctrl-C, or until the collector or recsvc dies.
+while pid_alive "$COL_DIR/collector.pid" && pid_alive "$LOG_DIR/recsvc.pid"; do sleep 1; done
+log "a component exited; stopping"

@@ -53,7 +53,7 @@ func parseConfig(args []string) (app.Config, error) {
 	str(&cfg.Addr, "addr", "RECSVC_ADDR", "127.0.0.1:8080", "API listen address")
 	str(&cfg.AdminAddr, "admin-addr", "RECSVC_ADMIN_ADDR", "127.0.0.1:6060", "admin (pprof) listen address; empty disables")
 	str(&cfg.LogFile, "log-file", "RECSVC_LOG_FILE", "", "JSON log file, rotated by size; empty or - for stdout")
-	str(&cfg.LogLevel, "log-level", "RECSVC_LOG_LEVEL", "info", "debug, info, warn, error")
+	str(&cfg.LogLevel, "log-level", "RECSVC_LOG_LEVEL", "info", "debug, info, warn, error, off")
 	str(&cfg.PlacesFile, "places", "RECSVC_PLACES_FILE", "", "places data set (.csv or .json); empty for the embedded one")
 	str(&cfg.ModelFile, "model", "RECSVC_MODEL_FILE", "", "model weights (JSON); empty for the embedded ones")
 	str(&cfg.SentryDSN, "sentry-dsn", "SENTRY_DSN", "", "Sentry DSN; empty disables")
@@ -93,6 +93,11 @@ func parseConfig(args []string) (app.Config, error) {
 		errs = append(errs, fmt.Errorf("RECSVC_ALLOW_FAULT_HEADER: %w", err))
 	}
 	fs.BoolVar(&cfg.AllowFaultHeader, "allow-fault-header", allow, "honour X-Recsvc-Fault: error|panic (demos and tests) ($RECSVC_ALLOW_FAULT_HEADER)")
+	tel, err := strconv.ParseBool(envOr("RECSVC_TELEMETRY", "true"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("RECSVC_TELEMETRY: %w", err))
+	}
+	fs.BoolVar(&cfg.Telemetry, "telemetry", tel, "emit spans and log lines; false only to measure their cost ($RECSVC_TELEMETRY)")
 	if len(errs) > 0 {
 		return cfg, errs[0]
 	}

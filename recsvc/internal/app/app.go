@@ -15,6 +15,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/recobs/recobs/recsvc/internal/features"
 	"github.com/recobs/recobs/recsvc/internal/geo"
@@ -40,6 +41,7 @@ type Config struct {
 	ExporterGrace    time.Duration
 	ShutdownTimeout  time.Duration
 	AllowFaultHeader bool
+	Telemetry        bool // false: no spans and no log lines (the baseline of `make bench`)
 	SentryDSN        string
 	SentrySampleRate float64
 	SentryTraces     float64
@@ -90,6 +92,9 @@ func New(ctx context.Context, cfg Config, exp sdktrace.SpanExporter) (*App, erro
 		return nil, err
 	}
 	level, _ := logging.ParseLevel(cfg.LogLevel)
+	if !cfg.Telemetry {
+		level = logging.Off
+	}
 	var logs *logging.AsyncWriter
 	if cfg.LogFile == "" || cfg.LogFile == "-" {
 		logs = logging.NewStreamWriter(os.Stdout, 0)
@@ -143,6 +148,9 @@ func New(ctx context.Context, cfg Config, exp sdktrace.SpanExporter) (*App, erro
 		Tracer:   tr.Provider.Tracer("github.com/recobs/recobs/recsvc"),
 		Spans:    tr.Queue,
 		Reporter: reporter,
+	}
+	if !cfg.Telemetry {
+		deps.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	deps.Metrics = telemetry.NewMetrics(counts{logs, tr.Queue})
 	diskPath := "."

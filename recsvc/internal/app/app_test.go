@@ -33,7 +33,7 @@ func testConfig(t *testing.T) Config {
 	return Config{
 		Addr: "127.0.0.1:0", LogFile: filepath.Join(t.TempDir(), "recsvc.log"), LogLevel: "info", LogMaxBytes: 10 << 20,
 		PlacesPerCity: 200, CacheSize: 100, FeatureRefresh: time.Minute, FeaturesMaxAge: 5 * time.Minute,
-		ExporterGrace: time.Minute, ShutdownTimeout: 10 * time.Second, SentrySampleRate: 1,
+		ExporterGrace: time.Minute, ShutdownTimeout: 10 * time.Second, SentrySampleRate: 1, Telemetry: true,
 	}
 }
 

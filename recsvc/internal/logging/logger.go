@@ -19,6 +19,7 @@ const (
 	Warn
 	Error
 	Fatal
+	Off // writes nothing: request logging switched off (benchmarks)
 )
 
 var levelNames = [...]string{logschema.LevelDebug, logschema.LevelInfo, logschema.LevelWarn, logschema.LevelError, logschema.LevelFatal}
@@ -38,6 +39,8 @@ func ParseLevel(s string) (Level, bool) {
 		return Error, true
 	case "fatal", "critical":
 		return Fatal, true
+	case "off":
+		return Off, true
 	}
 	return Info, false
 }
@@ -87,7 +90,7 @@ func (l *Logger) Enabled(level Level) bool { return level >= l.min }
 
 // Log writes one line.
 func (l *Logger) Log(level Level, event string, fields ...Field) {
-	if level < l.min {
+	if level < l.min || level >= Off {
 		return
 	}
 	line := getLine()

@@ -1,0 +1,101 @@
+// Command loadgen sends real recommendation requests to recsvc at a steady rate — mostly
+// valid, some with bad parameters, some asking recsvc to fail (X-Recsvc-Fault) — for the demo
+// and the end-to-end tests. It stops after -n requests, after -duration, or on Ctrl-C, and
+// prints what it sent by status.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+)
+
+var cities = [][2]float64{{37.7749, -122.4194}, {40.7128, -74.0060}, {51.5074, -0.1278}, {48.8566, 2.3522}, {35.6762, 139.6503}}
+var categories = []string{"", "restaurant", "cafe", "bar", "museum", "park"}
+
+func main() {
+	target := flag.String("target", "http://127.0.0.1:8080", "recsvc base URL")
+	rate := flag.Float64("rate", 20, "requests per second")
+	n := flag.Int("n", 0, "stop after this many requests (0: no limit)")
+	duration := flag.Duration("duration", 0, "stop after this long (0: no limit)")
+	invalid := flag.Float64("invalid", 0.1, "fraction of requests with a bad parameter")
+	failing := flag.Float64("failing", 0.05, "fraction of requests asking recsvc to fail")
+	seed := flag.Uint64("seed", 1, "random seed")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *duration)
+		defer cancel()
+	}
+	rng := rand.New(rand.NewPCG(*seed, 2))
+	client := &http.Client{Timeout: 10 * time.Second}
+	var mu sync.Mutex
+	statuses := map[string]int{}
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Duration(float64(time.Second) / *rate))
+	defer tick.Stop()
+	sent := 0
+loop:
+	for *n == 0 || sent < *n {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+		}
+		c := cities[rng.IntN(len(cities))]
+		lat, lng := c[0]+rng.NormFloat64()*0.03, c[1]+rng.NormFloat64()*0.03
+		url := fmt.Sprintf("%s/v1/recommendations?lat=%.5f&lng=%.5f&radius_km=%d&limit=%d&user_id=%d",
+			*target, lat, lng, 1+rng.IntN(5), 5+rng.IntN(15), rng.IntN(100000))
+		if cat := categories[rng.IntN(len(categories))]; cat != "" {
+			url += "&category=" + cat
+		}
+		fault := ""
+		switch r := rng.Float64(); {
+		case r < *invalid:
+			url = fmt.Sprintf("%s/v1/recommendations?lat=%.1f&lng=%.5f", *target, 90+rng.Float64()*10, lng)
+		case r < *invalid+*failing:
+			fault = "error"
+		}
+		sent++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodGet, url, nil)
+			if fault != "" {
+				req.Header.Set("X-Recsvc-Fault", fault)
+			}
+			key := "error"
+			if res, err := client.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				key = fmt.Sprint(res.StatusCode)
+			}
+			mu.Lock()
+			statuses[key]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	keys := make([]string, 0, len(statuses))
+	for k := range statuses {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Printf("loadgen: sent %d requests:", sent)
+	for _, k := range keys {
+		fmt.Printf(" %s=%d", k, statuses[k])
+	}
+	fmt.Println()
+}
