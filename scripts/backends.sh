@@ -114,7 +114,7 @@ case $cmd in
   start)
     for b in "${which[@]}"; do "start_$b"; done
     write_env
-    log "backends up: ES http://127.0.0.1:$ES_PORT  Prometheus http://127.0.0.1:$PROM_PORT  Jaeger http://127.0.0.1:$JAEGER_QUERY_PORT"
+    log "backends up: ${which[*]}"
     ;;
   stop)
     for b in "${which[@]}"; do

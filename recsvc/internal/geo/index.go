@@ -87,8 +87,14 @@ func (idx *Index) DiskMembers(cell h3.Cell, radiusKm float64, category string) [
 
 // Within keeps the members within radiusKm of (lat, lng), nearest first (ties by id).
 func Within(members []*places.Place, lat, lng, radiusKm float64) []Candidate {
+	// A latitude band rejects most of the disk's outer ring before any trigonometry: no
+	// point more than radiusKm/111.19 degrees of latitude away can be within the radius.
+	dLat := radiusKm / 111.19 * 1.0001
 	var out []Candidate
 	for _, p := range members {
+		if p.Lat-lat > dLat || lat-p.Lat > dLat {
+			continue
+		}
 		if d := places.HaversineKm(lat, lng, p.Lat, p.Lng); d <= radiusKm {
 			out = append(out, Candidate{Place: p, DistanceM: d * 1000})
 		}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `make bench`: every Go benchmark (with allocations), then recsvc's /v1/recommendations
+# under wrk on 127.0.0.1 with full telemetry (spans over OTLP to a real receiver, JSON log
+# file) and with telemetry off, side by side. Results go to $RECOBS_STATE/bench/.
+source "$(dirname "$0")/lib.sh"
+cd "$RECOBS_ROOT"
+out="$RECOBS_STATE/bench"
+mkdir -p "$out"
+"$RECOBS_ROOT/scripts/install-deps.sh" apt tools jaeger
+
+log "Go benchmarks"
+go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./... | tee "$out/go.txt" | grep -E '^(Benchmark|ok|FAIL)'
+
+was_up=$("$RECOBS_ROOT/scripts/backends.sh" status | grep -c 'jaeger: up' || true)
+"$RECOBS_ROOT/scripts/backends.sh" start jaeger
+[[ $was_up -eq 1 ]] || trap '"$RECOBS_ROOT/scripts/backends.sh" stop jaeger' EXIT
+source "$RECOBS_STATE/backends.env"
+
+port=18080
+duration=${WRK_DURATION:-10s}
+run_wrk() { # $1 = telemetry true|false
+  local logdir="$out/recsvc-$1" pid
+  rm -rf "$logdir"; mkdir -p "$logdir"
+  RECSVC_ADDR=127.0.0.1:$port RECSVC_ADMIN_ADDR= RECSVC_TELEMETRY=$1 RECSVC_LOG_FILE="$logdir/recsvc.log" \
+    OTEL_EXPORTER_OTLP_ENDPOINT="http://$JAEGER_OTLP_GRPC" "$RECOBS_ROOT/bin/recsvc" >"$logdir/stdout" 2>&1 &
+  pid=$!
+  wait_http "http://127.0.0.1:$port/health/live" 30 || die "recsvc did not start"
+  wrk -t1 -c16 -d3s -s scripts/wrk-recommendations.lua "http://127.0.0.1:$port" >/dev/null # warm-up
+  local before after
+  before=$(awk '{print $14+$15}' "/proc/$pid/stat")
+  wrk -t1 -c16 -d"$duration" --latency -s scripts/wrk-recommendations.lua "http://127.0.0.1:$port" > "$out/wrk-$1.txt"
+  after=$(awk '{print $14+$15}' "/proc/$pid/stat")
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  # CPU per request is recsvc's own cost, unaffected by wrk and the span receiver sharing the cores.
+  awk -v t="$1" -v ticks=$(( after - before )) -v hz="$(getconf CLK_TCK)" \
+    '/requests in/ {n=$1} /Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
+     END {printf "%-10s %12s %10s %10s %16.1f\n", t, rps, p50, p99, ticks/hz*1e6/n}' "$out/wrk-$1.txt"
+}
+log "recsvc under wrk (1 thread, 16 connections, $duration each)"
+{
+  printf "%-10s %12s %10s %10s %16s\n" telemetry requests/s p50 p99 "CPU µs/request"
+  run_wrk false
+  run_wrk true
+} | tee "$out/recsvc.txt"
