@@ -6,6 +6,7 @@ import (
 	healthcheckv2extension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckv2extension"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	elasticsearchexporter "github.com/recobs/recobs/exporters/elasticsearchexporter"
+	prometheusexporter "github.com/recobs/recobs/exporters/prometheusexporter"
 	jsonlogreceiver "github.com/recobs/recobs/receivers/jsonlogreceiver"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
@@ -70,6 +71,7 @@ func components() (otelcol.Factories, error) {
 		otlpexporter.NewFactory(),
 		debugexporter.NewFactory(),
 		elasticsearchexporter.NewFactory(),
+		prometheusexporter.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -78,6 +80,7 @@ func components() (otelcol.Factories, error) {
 		otlpexporter.NewFactory().Type():          "go.opentelemetry.io/collector/exporter/otlpexporter v0.165.0",
 		debugexporter.NewFactory().Type():         "go.opentelemetry.io/collector/exporter/debugexporter v0.165.0",
 		elasticsearchexporter.NewFactory().Type(): "github.com/recobs/recobs v0.0.0",
+		prometheusexporter.NewFactory().Type():    "github.com/recobs/recobs v0.0.0",
 	})
 
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](

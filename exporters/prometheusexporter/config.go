@@ -1,0 +1,53 @@
+// Package prometheusexporter sends metrics to Prometheus over remote write 1.0, built on
+// github.com/prometheus/prometheus's prompb and model packages and prometheus/otlptranslator's
+// naming: counters with _total, units as suffixes, histograms with their exemplars (trace_id,
+// span_id) so a slow bucket links to its trace.
+package prometheusexporter // import "github.com/recobs/recobs/exporters/prometheusexporter"
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+)
+
+// Config is the exporter's configuration.
+type Config struct {
+	// ClientConfig holds the remote-write endpoint (e.g. http://127.0.0.1:9090/api/v1/write),
+	// TLS, headers and the per-request timeout.
+	confighttp.ClientConfig `mapstructure:",squash"`
+	// Namespace prefixes every metric name.
+	Namespace string `mapstructure:"namespace"`
+	// ResourceToLabels promotes these resource attributes to labels on every series (beyond
+	// job and instance); all resource attributes also go to the target_info series.
+	ResourceToLabels []string `mapstructure:"resource_to_labels"`
+	// ExternalLabels are added to every series.
+	ExternalLabels map[string]string `mapstructure:"external_labels"`
+
+	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	BackOff     configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
+}
+
+// Validate fails at start with the field's name.
+func (c *Config) Validate() error {
+	var errs []error
+	u, err := url.Parse(c.Endpoint)
+	if c.Endpoint == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("endpoint: %q is not an http(s) URL of a remote-write receiver", c.Endpoint))
+	}
+	for k := range c.ExternalLabels {
+		if k == "" || k == "__name__" {
+			errs = append(errs, fmt.Errorf("external_labels: %q is not a usable label name", k))
+		}
+	}
+	if q := c.QueueConfig.Get(); q != nil && q.NumConsumers > 1 {
+		// Prometheus refuses samples older than the newest of their series: two requests in
+		// flight at once could reorder a series and lose points.
+		errs = append(errs, errors.New("sending_queue.num_consumers: must be 1 so each series stays in order"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,52 @@
+package prometheusexporter // import "github.com/recobs/recobs/exporters/prometheusexporter"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+)
+
+// TypeStr is the exporter's component type as written in otelcol.yaml.
+const TypeStr = "recobs_prometheus"
+
+// NewFactory returns the exporter factory for the collector builder.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(component.MustNewType(TypeStr), createDefaultConfig,
+		exporter.WithMetrics(createMetrics, component.StabilityLevelAlpha))
+}
+
+func createDefaultConfig() component.Config {
+	client := confighttp.NewDefaultClientConfig()
+	client.Endpoint = "http://127.0.0.1:9090/api/v1/write"
+	client.Timeout = 10 * time.Second
+	queue := exporterhelper.NewDefaultQueueConfig()
+	queue.NumConsumers = 1
+	queue.BlockOnOverflow = true
+	backoff := configretry.NewDefaultBackOffConfig()
+	backoff.MaxElapsedTime = 0
+	return &Config{ClientConfig: client, QueueConfig: configoptional.Some(queue), BackOff: backoff}
+}
+
+func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
+	c := cfg.(*Config)
+	exp, err := newExporter(c, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewMetrics(ctx, set, cfg, exp.push,
+		exporterhelper.WithStart(exp.start),
+		exporterhelper.WithShutdown(exp.shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		// The HTTP client carries the timeout; exporterhelper's own is off.
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{}),
+		exporterhelper.WithQueue(c.QueueConfig),
+		exporterhelper.WithRetry(c.BackOff),
+	)
+}
