@@ -55,7 +55,7 @@ func TestBadConfigNamesTheField(t *testing.T) {
 	for _, tc := range []struct{ from, to, want string }{
 		{`index: "recommendations-%{+YYYY.MM.dd}"`, `index: "Recommendations-%{+YYYY.MM.dd}"`, "index"},
 		{`endpoints: ["${env:ES_URL:-http://127.0.0.1:9200}"]`, `endpoints: []`, "endpoints"},
-		{`storage: file_storage` + "\n  otlp:", `storage: file_storage` + "\n    no_such_field: 1\n  otlp:", "no_such_field"},
+		{"    storage: file_storage\n  prometheus/recsvc:", "    storage: file_storage\n    no_such_field: 1\n  prometheus/recsvc:", "no_such_field"},
 	} {
 		bad := strings.Replace(string(src), tc.from, tc.to, 1)
 		if bad == string(src) {

@@ -22,7 +22,7 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 log "starting the collector sidecar (otelcol.yaml)"
-RECOBS_STORAGE_DIR="$COL_DIR/storage" RECSVC_LOG_GLOB="$LOG_DIR/*.log" RECOBS_ES_REPLICAS=0 \
+RECOBS_STORAGE_DIR="$COL_DIR/storage" RECSVC_LOG_GLOB="$LOG_DIR/*.log" RECOBS_ES_REPLICAS=0 RECSVC_SCRAPE_INTERVAL=5s \
   "$RECOBS_ROOT/bin/otelcol-recobs" --config "$RECOBS_ROOT/otelcol.yaml" >"$COL_DIR/collector.log" 2>&1 &
 echo $! > "$COL_DIR/collector.pid"
 wait_http "http://127.0.0.1:13133/status" 60 || { tail -40 "$COL_DIR/collector.log" >&2; die "collector not healthy"; }
@@ -32,7 +32,6 @@ RECSVC_LOG_FILE="$LOG_DIR/recsvc.log" RECSVC_ALLOW_FAULT_HEADER=true OTEL_EXPORT
   OTEL_RESOURCE_ATTRIBUTES=deployment.environment=demo "$RECOBS_ROOT/bin/recsvc" >"$LOG_DIR/recsvc.stdout" 2>&1 &
 echo $! > "$LOG_DIR/recsvc.pid"
 wait_http "http://127.0.0.1:8080/health/ready" 60 || { tail -20 "$LOG_DIR/recsvc.stdout" >&2; die "recsvc not ready"; }
-printf '[{"targets":["127.0.0.1:8080"],"labels":{"service":"recsvc"}}]\n' > "$PROM_TARGETS_DIR/recsvc.json"
 
 log "starting the load generator (20 req/s; ~10% invalid, ~5% failing)"
 "$RECOBS_ROOT/bin/loadgen" -rate 20 >"$LOG_DIR/loadgen.log" 2>&1 &
