@@ -47,8 +47,9 @@ func (s *Service) writeResults(ctx *fasthttp.RequestCtx, rid, traceID string, q 
 	ctx.SetBody(b)
 }
 
-// writeError answers {"error":{"code","field","message"},"request_id"}.
-func (s *Service) writeError(ctx *fasthttp.RequestCtx, status int, code, field, msg, rid string) {
+// writeError answers {"error":{"code","field","message"},"request_id","trace_id"}: a client
+// holding a failed request can still find its logs and its trace.
+func (s *Service) writeError(ctx *fasthttp.RequestCtx, status int, code, field, msg, rid, traceID string) {
 	b := make([]byte, 0, 192)
 	b = append(b, `{"error":{"code":`...)
 	b = jsonenc.AppendString(b, code)
@@ -62,6 +63,10 @@ func (s *Service) writeError(ctx *fasthttp.RequestCtx, status int, code, field, 
 	if rid != "" {
 		b = append(b, `,"request_id":`...)
 		b = jsonenc.AppendString(b, rid)
+	}
+	if traceID != "" {
+		b = append(b, `,"trace_id":`...)
+		b = jsonenc.AppendString(b, traceID)
 	}
 	b = append(b, '}')
 	ctx.SetContentType("application/json")

@@ -101,7 +101,7 @@ func New(d Deps, cfg Config) *Service {
 func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
 	if !ctx.IsGet() && !ctx.IsHead() {
-		s.writeError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "", "only GET is supported", "")
+		s.writeError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "", "only GET is supported", "", "")
 		return
 	}
 	switch path {
@@ -117,7 +117,7 @@ func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 		s.refreshGauges()
 		s.metrics(ctx)
 	default:
-		s.writeError(ctx, fasthttp.StatusNotFound, "not_found", "", fmt.Sprintf("no route %s", path), "")
+		s.writeError(ctx, fasthttp.StatusNotFound, "not_found", "", fmt.Sprintf("no route %s", path), "", "")
 	}
 }
 
@@ -204,7 +204,7 @@ func (s *Service) recommendations(ctx *fasthttp.RequestCtx) {
 		log.Warn("invalid_request", logging.Str("category", "security"), logging.Str("field", ferr.Field),
 			logging.Str("reason", ferr.Error()), logging.Int("status", int64(status)))
 		span.SetAttributes(attribute.String("error.type", "invalid_parameter"), attribute.String("invalid_field", ferr.Field))
-		s.writeError(ctx, status, "invalid_parameter", ferr.Field, ferr.Error(), rid)
+		s.writeError(ctx, status, "invalid_parameter", ferr.Field, ferr.Error(), rid, traceID)
 		return
 	}
 	span.SetAttributes(
@@ -263,7 +263,7 @@ func (s *Service) fail(ctx *fasthttp.RequestCtx, span trace.Span, log *logging.L
 		s.Reporter.Report(err, stack, rid, q)
 	}
 	ctx.Response.ResetBody()
-	s.writeError(ctx, fasthttp.StatusInternalServerError, "internal", "", "the recommendation could not be computed", rid)
+	s.writeError(ctx, fasthttp.StatusInternalServerError, "internal", "", "the recommendation could not be computed", rid, span.SpanContext().TraceID().String())
 }
 
 // logRequest writes the one recommendation_request line every request gets.

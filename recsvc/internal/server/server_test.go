@@ -283,8 +283,8 @@ func TestFailuresAreRecordedEverywhere(t *testing.T) {
 	f := newFixture(t)
 	for _, fault := range []string{"panic", "error"} {
 		r := f.get("/v1/recommendations?lat=37.7749&lng=-122.4194&user_id=9&category=bar&limit=3", "X-Recsvc-Fault", fault)
-		if r.status != 500 || !json.Valid(r.body) {
-			t.Fatalf("%s: %d %s", fault, r.status, r.body)
+		if r.status != 500 || !json.Valid(r.body) || !strings.Contains(string(r.body), `"trace_id":"`) {
+			t.Fatalf("%s: want a JSON 500 naming the trace, got %d %s", fault, r.status, r.body)
 		}
 	}
 	_ = f.queue.ForceFlush(context.Background())

@@ -1,0 +1,289 @@
+// Package e2e runs the whole pod against the real backends: recsvc writing its log file and
+// exporting spans to the real otelcol-recobs binary (built from collector/ and run with
+// otelcol.yaml), which ships logs to Elasticsearch, traces to Jaeger and recsvc's scraped
+// metrics to Prometheus. Every request must be found in all three, exactly once.
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/recobs/recobs/internal/testenv"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// build compiles one of the repository's programs (Go's build cache makes repeats cheap).
+func build(t *testing.T, pkg, name string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkg, err, out)
+	}
+	return bin
+}
+
+// process is a real program under test; its output is kept for failure messages.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	log  *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// start runs bin with args and env, and waits until readyURL answers 200.
+func start(t *testing.T, name, bin string, args []string, env map[string]string, readyURL string) *process {
+	t.Helper()
+	p := &process{name: name, cmd: exec.Command(bin, args...), log: &syncBuffer{}}
+	p.cmd.Env = os.Environ()
+	for k, v := range env {
+		p.cmd.Env = append(p.cmd.Env, k+"="+v)
+	}
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 60*time.Second, func() bool {
+		c := http.Client{Timeout: 2 * time.Second}
+		res, err := c.Get(readyURL)
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == 200
+	}, "%s not ready; output:\n%s", name, p.log)
+	return p
+}
+
+// stop sends SIGTERM and waits for a graceful exit.
+func (c *process) stop(t *testing.T) {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-done
+		t.Errorf("%s did not stop on SIGTERM; output:\n%s", c.name, c.log)
+	}
+}
+
+func getJSON(u string, v any) error {
+	c := http.Client{Timeout: 5 * time.Second}
+	res, err := c.Get(u)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		b, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("%s: %s", res.Status, b)
+	}
+	return json.NewDecoder(res.Body).Decode(v)
+}
+
+func postJSON(u, body string, v any) error {
+	c := http.Client{Timeout: 5 * time.Second}
+	res, err := c.Post(u, "application/json", strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		b, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("%s: %s", res.Status, b)
+	}
+	return json.NewDecoder(res.Body).Decode(v)
+}
+
+type sent struct {
+	requestID, traceID string
+	status             int
+}
+
+func TestPodEndToEnd(t *testing.T) {
+	esURL, promURL, jaegerURL := testenv.ElasticsearchURL(t), testenv.PrometheusURL(t), testenv.JaegerURL(t)
+	jaegerOTLP := testenv.JaegerOTLPGRPC(t)
+	colBin, svcBin := build(t, "../../collector", "otelcol-recobs"), build(t, "../../recsvc/cmd/recsvc", "recsvc")
+	dir := t.TempDir()
+	otlp, recsvcAddr, health := freePort(t), freePort(t), freePort(t)
+
+	col := start(t, "collector", colBin, []string{"--config", "../../otelcol.yaml"}, map[string]string{
+		"RECOBS_HEALTH_ADDR":       health,
+		"RECOBS_STORAGE_DIR":       filepath.Join(dir, "storage"),
+		"RECSVC_LOG_GLOB":          filepath.Join(dir, "logs", "*.log"),
+		"RECOBS_OTLP_GRPC_ADDR":    otlp,
+		"RECOBS_OTLP_HTTP_ADDR":    freePort(t),
+		"RECOBS_SELF_METRICS_PORT": strings.Split(freePort(t), ":")[1],
+		"RECSVC_METRICS_TARGET":    recsvcAddr,
+		"RECSVC_SCRAPE_INTERVAL":   "1s",
+		"RECOBS_ES_REPLICAS":       "0",
+		"ES_URL":                   esURL,
+		"JAEGER_OTLP_GRPC":         jaegerOTLP,
+		"PROM_REMOTE_WRITE_URL":    promURL + "/api/v1/write",
+	}, "http://"+health+"/status")
+	defer col.stop(t)
+
+	svc := start(t, "recsvc", svcBin, nil, map[string]string{
+		"RECSVC_ADDR": recsvcAddr, "RECSVC_ADMIN_ADDR": "", "RECSVC_LOG_FILE": filepath.Join(dir, "logs", "recsvc.log"),
+		"RECSVC_ALLOW_FAULT_HEADER": "true", "RECSVC_PLACES_PER_CITY": "200",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + otlp, "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=e2e",
+	}, "http://"+recsvcAddr+"/health/ready")
+
+	run := testenv.UniqueName("e2e-")
+	client := http.Client{Timeout: 10 * time.Second}
+	var reqs []sent
+	const valid, invalid, failing = 24, 3, 3
+	for i := range valid + invalid + failing {
+		q := fmt.Sprintf("lat=%.4f&lng=-122.4194&radius_km=2&user_id=%d", 37.77+float64(i)*0.001, i)
+		fault := ""
+		switch {
+		case i >= valid+invalid:
+			fault = "error"
+		case i >= valid:
+			q = "lat=123&lng=0"
+		}
+		req, _ := http.NewRequest(http.MethodGet, "http://"+recsvcAddr+"/v1/recommendations?"+q, nil)
+		rid := fmt.Sprintf("%s-%02d", run, i)
+		req.Header.Set("X-Request-ID", rid)
+		if fault != "" {
+			req.Header.Set("X-Recsvc-Fault", fault)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			TraceID string `json:"trace_id"`
+		}
+		_ = json.NewDecoder(res.Body).Decode(&body)
+		res.Body.Close()
+		reqs = append(reqs, sent{rid, body.TraceID, res.StatusCode})
+	}
+	client.CloseIdleConnections()
+
+	// Metrics: recsvc's own counters, scraped by the sidecar, in the real Prometheus.
+	query := func(q string) string {
+		var r struct {
+			Data struct{ Result []struct{ Value [2]any } }
+		}
+		if getJSON(promURL+"/api/v1/query?query="+url.QueryEscape(q), &r) != nil || len(r.Data.Result) != 1 {
+			return ""
+		}
+		v, _ := r.Data.Result[0].Value[1].(string)
+		return v
+	}
+	inst := fmt.Sprintf(`{job="recsvc",instance=%q}`, recsvcAddr)
+	testenv.Eventually(t, 60*time.Second, func() bool {
+		return query("sum(recommendation_requests_total"+inst+")") == fmt.Sprint(valid+failing)
+	}, "recommendation_requests_total%s = %q, want %d", inst, query("sum(recommendation_requests_total"+inst+")"), valid+failing)
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		return query(`sum(recommendation_errors_total{job="recsvc",instance="`+recsvcAddr+`",kind="invalid_request"})`) == fmt.Sprint(invalid) &&
+			query("recommendation_latency_seconds_count"+inst) == fmt.Sprint(valid+invalid+failing)
+	}, "error and latency counts in Prometheus")
+
+	svc.stop(t) // graceful: flushes its spans and log lines
+
+	// Logs: every request's documents in today's index, once, carrying the trace id.
+	type hit struct {
+		ID     string `json:"_id"`
+		Source struct {
+			RequestID string `json:"request_id"`
+			Event     string `json:"event"`
+			TraceID   string `json:"trace.id"`
+		} `json:"_source"`
+	}
+	var hits []hit
+	today := "recommendations-" + time.Now().UTC().Format("2006.01.02")
+	search := fmt.Sprintf(`{"size":1000,"query":{"prefix":{"request_id":%q}}}`, run+"-")
+	wantDocs := valid + invalid + failing + invalid + failing // one request line each, plus invalid_request / request_failed
+	testenv.Eventually(t, 60*time.Second, func() bool {
+		var r struct {
+			Hits struct{ Hits []hit }
+		}
+		if postJSON(esURL+"/"+today+"/_search", search, &r) != nil {
+			return false
+		}
+		hits = r.Hits.Hits
+		return len(hits) >= wantDocs
+	}, "want %d documents for %s in %s, have %d", wantDocs, run, today, len(hits))
+	perRequest := map[string]int{}
+	ids := map[string]bool{}
+	for _, h := range hits {
+		ids[h.ID] = true
+		if h.Source.Event == "recommendation_request" {
+			perRequest[h.Source.RequestID]++
+		}
+	}
+	if len(hits) != wantDocs || len(ids) != wantDocs {
+		t.Errorf("want %d distinct documents, got %d hits with %d ids", wantDocs, len(hits), len(ids))
+	}
+	for _, r := range reqs {
+		if perRequest[r.requestID] != 1 {
+			t.Errorf("%s: %d recommendation_request documents, want 1", r.requestID, perRequest[r.requestID])
+		}
+	}
+	for _, h := range hits {
+		for _, r := range reqs {
+			if r.requestID == h.Source.RequestID && r.traceID != "" && h.Source.TraceID != r.traceID {
+				t.Errorf("%s: document trace.id %s, response trace_id %s", r.requestID, h.Source.TraceID, r.traceID)
+			}
+		}
+	}
+
+	// Traces: each served request's trace in Jaeger with all four spans.
+	for _, r := range reqs {
+		if r.status == 400 {
+			continue
+		}
+		var tr struct {
+			Data []struct {
+				Spans []struct{ OperationName string }
+			}
+		}
+		testenv.Eventually(t, 30*time.Second, func() bool {
+			return getJSON(jaegerURL+"/api/traces/"+r.traceID, &tr) == nil && len(tr.Data) == 1 && len(tr.Data[0].Spans) == 4
+		}, "trace %s of %s (status %d) not complete in Jaeger", r.traceID, r.requestID, r.status)
+	}
+}
