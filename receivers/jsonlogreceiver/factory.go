@@ -2,15 +2,11 @@ package jsonlogreceiver // import "github.com/recobs/recobs/receivers/jsonlogrec
 
 import (
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/receiver"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/adapter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator/input/file"
-	// The default operator chain below is built from these registered operator types.
-	_ "github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator/parser/jsonparser"
-	_ "github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator/transformer/move"
 )
 
 // TypeStr is the receiver's component type as written in otelcol.yaml.
@@ -42,52 +38,26 @@ func (receiverType) CreateDefaultConfig() component.Config {
 }
 
 func (receiverType) BaseConfig(cfg component.Config) adapter.BaseConfig {
-	return cfg.(*Config).BaseConfig
+	c := cfg.(*Config)
+	base := c.BaseConfig
+	base.Operators = make([]operator.Config, len(c.Operators))
+	for i, op := range c.Operators {
+		if oc, ok := op.Builder.(*operatorConfig); ok {
+			withMax := *oc
+			withMax.maxLine = int(c.InputConfig.MaxLogSize)
+			op = operator.Config{Builder: &withMax}
+		}
+		base.Operators[i] = op
+	}
+	return base
 }
 
 func (receiverType) InputConfig(cfg component.Config) operator.Config {
 	return operator.NewConfig(&cfg.(*Config).InputConfig)
 }
 
-// defaultOperators parses recsvc's line contract: JSON object, `timestamp` in RFC 3339,
-// `level` as severity, `trace_id`/`span_id` as the record's trace context, `event` as body.
-// A line that is not JSON is still sent on, raw, as the record's body.
+// defaultOperators is the recobs_json parser: the line contract of internal/logschema, every
+// bad line kept and flagged.
 func defaultOperators() []operator.Config {
-	raw := []any{
-		map[string]any{
-			"type":       "json_parser",
-			"id":         "parse_json",
-			"parse_from": "body",
-			"parse_to":   "attributes",
-			"on_error":   "send_quiet",
-			"timestamp": map[string]any{
-				"parse_from":  "attributes.timestamp",
-				"layout_type": "gotime",
-				"layout":      "2006-01-02T15:04:05.999999999Z07:00",
-			},
-			"severity": map[string]any{"parse_from": "attributes.level"},
-			"trace": map[string]any{
-				"trace_id": map[string]any{"parse_from": "attributes.trace_id"},
-				"span_id":  map[string]any{"parse_from": "attributes.span_id"},
-			},
-		},
-		map[string]any{
-			"type":     "move",
-			"id":       "event_to_body",
-			"if":       `attributes.event != nil`,
-			"from":     "attributes.event",
-			"to":       "body",
-			"on_error": "send_quiet",
-		},
-	}
-	var ops []operator.Config
-	conf := confmap.NewFromStringMap(map[string]any{"operators": raw})
-	holder := struct {
-		Operators []operator.Config `mapstructure:"operators"`
-	}{}
-	if err := conf.Unmarshal(&holder); err != nil {
-		panic("jsonlogreceiver: default operators do not build: " + err.Error())
-	}
-	ops = holder.Operators
-	return ops
+	return []operator.Config{{Builder: newOperatorConfig()}}
 }

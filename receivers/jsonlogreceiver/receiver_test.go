@@ -100,8 +100,12 @@ func TestReceiverParsesServiceLines(t *testing.T) {
 	if failed.SeverityNumber() != plog.SeverityNumberError {
 		t.Errorf("error line severity: got %v", failed.SeverityNumber())
 	}
-	if _, ok := records["this line is not json"]; !ok {
-		t.Errorf("the malformed line must be kept raw as body; got %v", keys(records))
+	bad, ok := records["this line is not json"]
+	if !ok {
+		t.Fatalf("the malformed line must be kept raw as body; got %v", keys(records))
+	}
+	if v, _ := bad.Attributes().Get(ParseErrorAttribute); v.Str() != ProblemNotJSON {
+		t.Errorf("the malformed line must be flagged %s, got %q", ProblemNotJSON, v.Str())
 	}
 }
 
