@@ -1,0 +1,101 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/recobs/recobs/internal/testenv"
+)
+
+// TestCollectorSIGKILLLosesAndDuplicatesNothing writes log lines while the collector is
+// SIGKILLed and restarted on the same storage: every line must reach Elasticsearch exactly
+// once — the receiver's checkpoint resumes where it was, the persistent queue replays what
+// was in flight, and deterministic document ids absorb what is sent twice.
+func TestCollectorSIGKILLLosesAndDuplicatesNothing(t *testing.T) {
+	esURL := testenv.ElasticsearchURL(t)
+	bin := build(t, "../../collector", "otelcol-recobs")
+	dir := t.TempDir()
+	logDir := filepath.Join(dir, "logs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"RECOBS_STORAGE_DIR":       filepath.Join(dir, "storage"),
+		"RECSVC_LOG_GLOB":          filepath.Join(logDir, "*.log"),
+		"RECOBS_OTLP_GRPC_ADDR":    freePort(t),
+		"RECOBS_OTLP_HTTP_ADDR":    freePort(t),
+		"RECOBS_SELF_METRICS_PORT": strings.Split(freePort(t), ":")[1],
+		"RECSVC_METRICS_TARGET":    freePort(t), // nothing there: scrapes fail, harmlessly
+		"RECOBS_ES_REPLICAS":       "0",
+		"ES_URL":                   esURL,
+		"JAEGER_OTLP_GRPC":         freePort(t),
+		"PROM_REMOTE_WRITE_URL":    "http://" + freePort(t) + "/api/v1/write",
+	}
+	health := freePort(t)
+	env["RECOBS_HEALTH_ADDR"] = health
+	startCol := func() *process {
+		return start(t, "collector", bin, []string{"--config", "../../otelcol.yaml"}, env, "http://"+health+"/status")
+	}
+
+	run := testenv.UniqueName("kill-")
+	f, err := os.OpenFile(filepath.Join(logDir, "recsvc.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	written := 0
+	write := func(n int) {
+		for range n {
+			fmt.Fprintf(f, `{"timestamp":"%s","level":"info","logger":"recsvc.api","event":"recommendation_request","request_id":"%s-%05d","category":"business","status":200}`+"\n",
+				time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), run, written)
+			written++
+		}
+	}
+	count := func() int {
+		var r struct{ Count int }
+		q := fmt.Sprintf(`{"query":{"prefix":{"request_id":%q}}}`, run+"-")
+		_ = postJSON(esURL+"/recommendations-*/_count", q, &r)
+		return r.Count
+	}
+
+	col := startCol()
+	write(1500)
+	testenv.Eventually(t, 60*time.Second, func() bool { return count() > 0 }, "no document reached Elasticsearch")
+	// Mid-stream: more lines keep coming while the collector dies without any shutdown.
+	write(500)
+	if err := col.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = col.cmd.Wait()
+	write(1000)
+
+	col = startCol()
+	defer col.stop(t)
+	testenv.Eventually(t, 120*time.Second, func() bool { return count() >= written }, "want %d documents after the restart, have %d", written, count())
+
+	var r struct {
+		Hits struct {
+			Hits []struct {
+				Source struct {
+					RequestID string `json:"request_id"`
+				} `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	q := fmt.Sprintf(`{"size":10000,"_source":["request_id"],"query":{"prefix":{"request_id":%q}}}`, run+"-")
+	if err := postJSON(esURL+"/recommendations-*/_search", q, &r); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, h := range r.Hits.Hits {
+		seen[h.Source.RequestID]++
+	}
+	if len(r.Hits.Hits) != written || len(seen) != written {
+		t.Fatalf("wrote %d lines; Elasticsearch holds %d documents for %d distinct lines", written, len(r.Hits.Hits), len(seen))
+	}
+}
