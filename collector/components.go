@@ -9,6 +9,7 @@ import (
 	elasticsearchexporter "github.com/recobs/recobs/exporters/elasticsearchexporter"
 	prometheusexporter "github.com/recobs/recobs/exporters/prometheusexporter"
 	logcategoryprocessor "github.com/recobs/recobs/processors/logcategoryprocessor"
+	redconnector "github.com/recobs/recobs/processors/redconnector"
 	jsonlogreceiver "github.com/recobs/recobs/receivers/jsonlogreceiver"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
@@ -101,11 +102,15 @@ func components() (otelcol.Factories, error) {
 		logcategoryprocessor.NewFactory().Type():   "github.com/recobs/recobs v0.0.0",
 	})
 
-	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory]()
+	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
+		redconnector.NewFactory(),
+	)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
-	factories.ConnectorModules = makeModulesMap(factories.Connectors, map[component.Type]string{})
+	factories.ConnectorModules = makeModulesMap(factories.Connectors, map[component.Type]string{
+		redconnector.NewFactory().Type(): "github.com/recobs/recobs v0.0.0",
+	})
 
 	return factories, nil
 }

@@ -150,28 +150,30 @@ func TestPodEndToEnd(t *testing.T) {
 	otlp, recsvcAddr, health := freePort(t), freePort(t), freePort(t)
 
 	col := start(t, "collector", colBin, []string{"--config", "../../otelcol.yaml"}, map[string]string{
-		"RECOBS_HEALTH_ADDR":       health,
-		"RECOBS_STORAGE_DIR":       filepath.Join(dir, "storage"),
-		"RECSVC_LOG_GLOB":          filepath.Join(dir, "logs", "*.log"),
-		"RECOBS_OTLP_GRPC_ADDR":    otlp,
-		"RECOBS_OTLP_HTTP_ADDR":    freePort(t),
-		"RECOBS_SELF_METRICS_PORT": strings.Split(freePort(t), ":")[1],
-		"RECSVC_METRICS_TARGET":    recsvcAddr,
-		"RECSVC_SCRAPE_INTERVAL":   "1s",
-		"RECOBS_ES_REPLICAS":       "0",
-		"ES_URL":                   esURL,
-		"JAEGER_OTLP_GRPC":         jaegerOTLP,
-		"PROM_REMOTE_WRITE_URL":    promURL + "/api/v1/write",
+		"RECOBS_HEALTH_ADDR":        health,
+		"RECOBS_STORAGE_DIR":        filepath.Join(dir, "storage"),
+		"RECSVC_LOG_GLOB":           filepath.Join(dir, "logs", "*.log"),
+		"RECOBS_OTLP_GRPC_ADDR":     otlp,
+		"RECOBS_OTLP_HTTP_ADDR":     freePort(t),
+		"RECOBS_SELF_METRICS_PORT":  strings.Split(freePort(t), ":")[1],
+		"RECSVC_METRICS_TARGET":     recsvcAddr,
+		"RECSVC_SCRAPE_INTERVAL":    "1s",
+		"RECOBS_ES_REPLICAS":        "0",
+		"ES_URL":                    esURL,
+		"JAEGER_OTLP_GRPC":          jaegerOTLP,
+		"PROM_REMOTE_WRITE_URL":     promURL + "/api/v1/write",
+		"RECOBS_RED_FLUSH_INTERVAL": "1s",
 	}, "http://"+health+"/status")
 	defer col.stop(t)
+
+	run := testenv.UniqueName("e2e-")
 
 	svc := start(t, "recsvc", svcBin, nil, map[string]string{
 		"RECSVC_ADDR": recsvcAddr, "RECSVC_ADMIN_ADDR": "", "RECSVC_LOG_FILE": filepath.Join(dir, "logs", "recsvc.log"),
 		"RECSVC_ALLOW_FAULT_HEADER": "true", "RECSVC_PLACES_PER_CITY": "200",
-		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + otlp, "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=e2e",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + otlp, "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=e2e,service.instance.id=" + run,
 	}, "http://"+recsvcAddr+"/health/ready")
 
-	run := testenv.UniqueName("e2e-")
 	client := http.Client{Timeout: 10 * time.Second}
 	var reqs []sent
 	const valid, invalid, failing = 24, 3, 3
@@ -224,6 +226,41 @@ func TestPodEndToEnd(t *testing.T) {
 	}, "error and latency counts in Prometheus")
 
 	svc.stop(t) // graceful: flushes its spans and log lines
+
+	// RED metrics derived from the server spans: every request, the failing ones as errors,
+	// and exemplars on the duration buckets pointing at traces that were really sent.
+	red := fmt.Sprintf(`{job="recsvc",instance=%q}`, run)
+	testenv.Eventually(t, 60*time.Second, func() bool {
+		return query("sum(red_requests_total"+red+")") == fmt.Sprint(valid+invalid+failing) &&
+			query("sum(red_errors_total"+red+")") == fmt.Sprint(failing)
+	}, "RED: requests %q errors %q, want %d and %d", query("sum(red_requests_total"+red+")"),
+		query("sum(red_errors_total"+red+")"), valid+invalid+failing, failing)
+	var ex struct {
+		Data []struct {
+			Exemplars []struct{ Labels map[string]string }
+		}
+	}
+	now := time.Now().Unix()
+	exq := url.Values{"query": {"red_duration_seconds_bucket" + red}, "start": {fmt.Sprint(now - 300)}, "end": {fmt.Sprint(now + 60)}}
+	if err := getJSON(promURL+"/api/v1/query_exemplars?"+exq.Encode(), &ex); err != nil {
+		t.Fatal(err)
+	}
+	sentTraces := map[string]bool{}
+	for _, r := range reqs {
+		sentTraces[r.traceID] = true
+	}
+	found := 0
+	for _, d := range ex.Data {
+		for _, e := range d.Exemplars {
+			if !sentTraces[e.Labels["trace_id"]] {
+				t.Errorf("exemplar trace %s is not one of the requests sent", e.Labels["trace_id"])
+			}
+			found++
+		}
+	}
+	if found == 0 {
+		t.Error("no exemplar on red_duration_seconds_bucket")
+	}
 
 	// Logs: every request's documents in today's index, once, carrying the trace id.
 	type hit struct {

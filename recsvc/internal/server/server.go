@@ -215,7 +215,10 @@ func (s *Service) recommendations(ctx *fasthttp.RequestCtx) {
 		span.SetAttributes(attribute.Int64("user_id", q.UserID))
 	}
 	segment := features.SegmentOf(q.UserID, q.HasUserID)
-	s.Metrics.Requests.WithLabelValues(segment, categoryLabel(q.Category), places.RegionOf(q.Lat, q.Lng)).Inc()
+	region := places.RegionOf(q.Lat, q.Lng)
+	// Low-cardinality labels on the server span, for RED metrics derived from it.
+	span.SetAttributes(attribute.String("location_region", region), attribute.String("user_segment", segment))
+	s.Metrics.Requests.WithLabelValues(segment, categoryLabel(q.Category), region).Inc()
 
 	fault := ""
 	if s.cfg.AllowFaultHeader {

@@ -2,6 +2,7 @@ package telemetry // import "github.com/recobs/recobs/recsvc/internal/telemetry"
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"go.opentelemetry.io/otel"
@@ -31,8 +32,11 @@ func NewOTLPExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
 // NewTracing builds the provider: resource from OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES
 // (service.name defaults to "recsvc"), every span sampled, W3C trace context propagated.
 func NewTracing(ctx context.Context, exp sdktrace.SpanExporter, opts SpanQueueOptions) (*Tracing, error) {
+	host, _ := os.Hostname()
 	res, err := resource.New(ctx,
-		resource.WithAttributes(attribute.String("service.name", "recsvc")),
+		// service.instance.id tells this pod's RED series from another pod's; OTEL_RESOURCE_ATTRIBUTES overrides it.
+		resource.WithAttributes(attribute.String("service.name", "recsvc"),
+			attribute.String("service.instance.id", fmt.Sprintf("%s-%d", host, os.Getpid()))),
 		resource.WithFromEnv(), resource.WithHost(), resource.WithTelemetrySDK())
 	if err != nil {
 		return nil, err

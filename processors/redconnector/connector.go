@@ -1,0 +1,361 @@
+package redconnector // import "github.com/recobs/recobs/processors/redconnector"
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+)
+
+// OverflowAttribute marks the one series that takes points once max_series is reached.
+const OverflowAttribute = "otel.metric.overflow"
+
+type exemplar struct {
+	traceID pcommon.TraceID
+	spanID  pcommon.SpanID
+	value   float64
+	at      pcommon.Timestamp
+}
+
+// series is one combination of dimension values and its cumulative RED state.
+type series struct {
+	instance   string   // service.instance.id: two pods' series must never merge
+	values     []string // service.name, span.name, status_class, then cfg.Dimensions
+	requests   uint64
+	errors     uint64
+	buckets    []uint64 // len(bounds)+1, the last is +Inf
+	sum        float64
+	start      pcommon.Timestamp
+	lastUpdate time.Time
+	reqEx      exemplar
+	errEx      exemplar
+	bucketEx   []exemplar
+}
+
+type red struct {
+	cfg    *Config
+	logger *zap.Logger
+	next   consumer.Metrics
+	kinds  map[ptrace.SpanKind]bool
+	now    func() time.Time
+
+	mu       sync.Mutex
+	series   map[string]*series
+	overflow *series
+	key      []byte
+
+	overflowed metric.Int64Counter
+	stop, done chan struct{}
+}
+
+func newConnector(cfg *Config, set component.TelemetrySettings, next consumer.Metrics) (*red, error) {
+	kinds := map[ptrace.SpanKind]bool{}
+	for _, k := range cfg.SpanKinds {
+		kinds[map[string]ptrace.SpanKind{
+			"server": ptrace.SpanKindServer, "consumer": ptrace.SpanKindConsumer, "client": ptrace.SpanKindClient,
+			"producer": ptrace.SpanKindProducer, "internal": ptrace.SpanKindInternal,
+		}[k]] = true
+	}
+	c, err := set.MeterProvider.Meter("github.com/recobs/recobs/processors/redconnector").Int64Counter(
+		"recobs_red_overflow_points", metric.WithDescription("Spans counted in the overflow series because max_series was reached."), metric.WithUnit("{span}"))
+	if err != nil {
+		return nil, err
+	}
+	return &red{cfg: cfg, logger: set.Logger, next: next, kinds: kinds, now: time.Now,
+		series: map[string]*series{}, overflowed: c}, nil
+}
+
+func (r *red) Capabilities() consumer.Capabilities { return consumer.Capabilities{MutatesData: false} }
+
+func (r *red) Start(context.Context, component.Host) error {
+	r.stop, r.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(r.done)
+		t := time.NewTicker(r.cfg.FlushInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-r.stop:
+				return
+			case <-t.C:
+				if err := r.flush(context.Background()); err != nil {
+					r.logger.Warn("emitting RED metrics failed", zap.Error(err))
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// Shutdown emits the last values, so a restart loses no interval.
+func (r *red) Shutdown(ctx context.Context) error {
+	if r.stop == nil {
+		return nil
+	}
+	close(r.stop)
+	<-r.done
+	return r.flush(ctx)
+}
+
+var httpClasses = [...]string{1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+
+// statusClass is 2xx…5xx from the HTTP status when the span has one, else ok/error from
+// the span status.
+func statusClass(code int64, status ptrace.StatusCode) string {
+	if code >= 100 && code < 600 {
+		return httpClasses[code/100]
+	}
+	if status == ptrace.StatusCodeError {
+		return "error"
+	}
+	return "ok"
+}
+
+func (r *red) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	var overflowed int64
+	now := r.now()
+	r.mu.Lock()
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		res := rss.At(i).Resource().Attributes()
+		service, instance := "", ""
+		if v, ok := res.Get("service.name"); ok {
+			service = v.AsString()
+		}
+		if v, ok := res.Get("service.instance.id"); ok {
+			instance = v.AsString()
+		}
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				span := spans.At(k)
+				if !r.kinds[span.Kind()] {
+					continue
+				}
+				if r.record(span, res, service, instance, now) {
+					overflowed++
+				}
+			}
+		}
+	}
+	r.mu.Unlock()
+	if overflowed > 0 {
+		r.overflowed.Add(ctx, overflowed)
+	}
+	return nil
+}
+
+// record adds one span to its series (r.mu held); it reports whether the span went to the
+// overflow series.
+func (r *red) record(span ptrace.Span, res pcommon.Map, service, instance string, now time.Time) bool {
+	attrs := span.Attributes()
+	var code int64
+	if v, ok := attrs.Get("http.response.status_code"); ok {
+		code = v.Int()
+		if v.Type() == pcommon.ValueTypeStr {
+			code, _ = strconv.ParseInt(v.Str(), 10, 64)
+		}
+	}
+	class := statusClass(code, span.Status().Code())
+
+	r.key = append(r.key[:0], instance...)
+	r.key = append(r.key, 0)
+	r.key = append(r.key, service...)
+	r.key = append(r.key, 0)
+	r.key = append(r.key, span.Name()...)
+	r.key = append(r.key, 0)
+	r.key = append(r.key, class...)
+	for _, d := range r.cfg.Dimensions {
+		r.key = append(r.key, 0)
+		if v, ok := attrs.Get(d); ok {
+			r.key = append(r.key, v.AsString()...)
+		} else if v, ok := res.Get(d); ok {
+			r.key = append(r.key, v.AsString()...)
+		}
+	}
+	s, ok := r.series[string(r.key)]
+	over := false
+	if !ok {
+		if len(r.series) >= r.cfg.MaxSeries {
+			if r.overflow == nil {
+				r.overflow = r.newSeries(nil)
+			}
+			s, over = r.overflow, true
+		} else {
+			values := make([]string, 0, 3+len(r.cfg.Dimensions))
+			values = append(values, service, span.Name(), class)
+			for _, d := range r.cfg.Dimensions {
+				val := ""
+				if v, ok := attrs.Get(d); ok {
+					val = v.AsString()
+				} else if v, ok := res.Get(d); ok {
+					val = v.AsString()
+				}
+				values = append(values, val)
+			}
+			s = r.newSeries(values)
+			s.instance = instance
+			r.series[string(r.key)] = s
+		}
+	}
+
+	dur := float64(span.EndTimestamp()-span.StartTimestamp()) / 1e9
+	if dur < 0 {
+		dur = 0
+	}
+	ex := exemplar{traceID: span.TraceID(), spanID: span.SpanID(), value: dur, at: span.EndTimestamp()}
+	s.requests++
+	s.reqEx = exemplar{traceID: ex.traceID, spanID: ex.spanID, value: 1, at: ex.at}
+	if span.Status().Code() == ptrace.StatusCodeError || code >= 500 {
+		s.errors++
+		s.errEx = exemplar{traceID: ex.traceID, spanID: ex.spanID, value: 1, at: ex.at}
+	}
+	b := len(r.cfg.Buckets)
+	for i, bound := range r.cfg.Buckets {
+		if dur <= bound {
+			b = i
+			break
+		}
+	}
+	s.buckets[b]++
+	s.bucketEx[b] = ex
+	s.sum += dur
+	s.lastUpdate = now
+	return over
+}
+
+func (r *red) newSeries(values []string) *series {
+	n := len(r.cfg.Buckets) + 1
+	return &series{values: values, buckets: make([]uint64, n), bucketEx: make([]exemplar, n),
+		start: pcommon.NewTimestampFromTime(r.now())}
+}
+
+// flush emits every series as cumulative metrics and drops the ones idle past expiration.
+func (r *red) flush(ctx context.Context) error {
+	now := r.now()
+	ts := pcommon.NewTimestampFromTime(now)
+	md := pmetric.NewMetrics()
+	type family struct{ requests, errors, duration pmetric.Metric }
+	byService := map[[2]string]family{}
+	familyFor := func(service, instance string) family {
+		if f, ok := byService[[2]string{service, instance}]; ok {
+			return f
+		}
+		rm := md.ResourceMetrics().AppendEmpty()
+		if service != "" {
+			rm.Resource().Attributes().PutStr("service.name", service)
+		}
+		if instance != "" {
+			rm.Resource().Attributes().PutStr("service.instance.id", instance)
+		}
+		sm := rm.ScopeMetrics().AppendEmpty()
+		sm.Scope().SetName("github.com/recobs/recobs/processors/redconnector")
+		f := family{sm.Metrics().AppendEmpty(), sm.Metrics().AppendEmpty(), sm.Metrics().AppendEmpty()}
+		for _, m := range []struct {
+			metric     pmetric.Metric
+			name, desc string
+			unit       string
+		}{
+			{f.requests, r.cfg.Namespace + ".requests", "Requests (server spans).", ""},
+			{f.errors, r.cfg.Namespace + ".errors", "Failed requests: span status error or HTTP 5xx.", ""},
+			{f.duration, r.cfg.Namespace + ".duration", "Request duration.", "s"},
+		} {
+			m.metric.SetName(m.name)
+			m.metric.SetDescription(m.desc)
+			m.metric.SetUnit(m.unit)
+		}
+		for _, m := range []pmetric.Metric{f.requests, f.errors} {
+			sum := m.SetEmptySum()
+			sum.SetIsMonotonic(true)
+			sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		}
+		f.duration.SetEmptyHistogram().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		byService[[2]string{service, instance}] = f
+		return f
+	}
+
+	r.mu.Lock()
+	emit := func(s *series) {
+		service := ""
+		if len(s.values) > 0 {
+			service = s.values[0]
+		}
+		f := familyFor(service, s.instance)
+		attrs := pcommon.NewMap()
+		if s.values == nil {
+			attrs.PutStr(OverflowAttribute, "true")
+		} else {
+			attrs.PutStr("span.name", s.values[1])
+			attrs.PutStr("status_class", s.values[2])
+			for i, d := range r.cfg.Dimensions {
+				if v := s.values[3+i]; v != "" {
+					attrs.PutStr(d, v)
+				}
+			}
+		}
+		for _, c := range []struct {
+			m  pmetric.Metric
+			n  uint64
+			ex *exemplar
+		}{{f.requests, s.requests, &s.reqEx}, {f.errors, s.errors, &s.errEx}} {
+			dp := c.m.Sum().DataPoints().AppendEmpty()
+			attrs.CopyTo(dp.Attributes())
+			dp.SetStartTimestamp(s.start)
+			dp.SetTimestamp(ts)
+			dp.SetIntValue(int64(c.n))
+			putExemplar(dp.Exemplars(), c.ex)
+		}
+		hp := f.duration.Histogram().DataPoints().AppendEmpty()
+		attrs.CopyTo(hp.Attributes())
+		hp.SetStartTimestamp(s.start)
+		hp.SetTimestamp(ts)
+		hp.SetCount(s.requests)
+		hp.SetSum(s.sum)
+		hp.ExplicitBounds().FromRaw(r.cfg.Buckets)
+		hp.BucketCounts().FromRaw(s.buckets)
+		for i := range s.bucketEx {
+			putExemplar(hp.Exemplars(), &s.bucketEx[i])
+		}
+	}
+	for k, s := range r.series {
+		if now.Sub(s.lastUpdate) > r.cfg.Expiration {
+			// Idle past the window: dropped, so it stops being exported. A series that comes
+			// back starts again from a new start time, which Prometheus reads as a new counter;
+			// a live series is never touched.
+			delete(r.series, k)
+			continue
+		}
+		emit(s)
+	}
+	if r.overflow != nil {
+		emit(r.overflow)
+	}
+	r.mu.Unlock()
+
+	if md.DataPointCount() == 0 {
+		return nil
+	}
+	return r.next.ConsumeMetrics(ctx, md)
+}
+
+// putExemplar moves ex onto the point (once: an exemplar is sent with one flush only).
+func putExemplar(to pmetric.ExemplarSlice, ex *exemplar) {
+	if ex.traceID.IsEmpty() {
+		return
+	}
+	e := to.AppendEmpty()
+	e.SetTraceID(ex.traceID)
+	e.SetSpanID(ex.spanID)
+	e.SetDoubleValue(ex.value)
+	e.SetTimestamp(ex.at)
+	*ex = exemplar{}
+}

@@ -1,0 +1,35 @@
+package redconnector // import "github.com/recobs/recobs/processors/redconnector"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/consumer"
+)
+
+// TypeStr is the connector's component type as written in otelcol.yaml.
+const TypeStr = "red_metrics"
+
+// NewFactory returns the connector factory for the collector builder.
+func NewFactory() connector.Factory {
+	return connector.NewFactory(component.MustNewType(TypeStr), createDefaultConfig,
+		connector.WithTracesToMetrics(createTracesToMetrics, component.StabilityLevelAlpha))
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{
+		Namespace:     "red",
+		Dimensions:    []string{"http.route", "category", "location_region"},
+		Buckets:       []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+		SpanKinds:     []string{"server", "consumer"},
+		MaxSeries:     10000,
+		FlushInterval: 15 * time.Second,
+		Expiration:    5 * time.Minute,
+	}
+}
+
+func createTracesToMetrics(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Metrics) (connector.Traces, error) {
+	return newConnector(cfg.(*Config), set.TelemetrySettings, next)
+}
