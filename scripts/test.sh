@@ -21,5 +21,8 @@ if [[ $was_up -lt 3 ]]; then trap '"$RECOBS_ROOT/scripts/backends.sh" stop' EXIT
 # shellcheck disable=SC1091
 source "$RECOBS_STATE/backends.env"
 
+log "go test -race: the packages with concurrent state"
+RECOBS_BACKENDS=required go test -race -count=1 -timeout 10m ./processors/... ./recsvc/... ./internal/jsonenc/...
+
 log "go test (real backends required)"
 RECOBS_BACKENDS=required go test -count=1 -timeout 20m ${GOTEST_FLAGS:-} ./...
