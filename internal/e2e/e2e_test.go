@@ -261,6 +261,7 @@ func TestPodEndToEnd(t *testing.T) {
 	if found == 0 {
 		t.Error("no exemplar on red_duration_seconds_bucket")
 	}
+	checkDashboardMetricsExist(t, promURL)
 
 	// Logs: every request's documents in today's index, once, carrying the trace id.
 	type hit struct {
