@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 BIN   := bin
 
-.PHONY: all deps build collector check-generated run test bench lint clean backends-up backends-down
+.PHONY: all deps build collector check-generated run test test-faults bench lint clean backends-up backends-down
 
 all: build
 
@@ -31,6 +31,10 @@ run: deps build
 ## test: lint, drift check, unit and integration tests against the real backends
 test:
 	scripts/test.sh
+
+## test-faults: Elasticsearch outage with a collector SIGKILL, and the other fault tests
+test-faults:
+	scripts/test-faults.sh
 
 ## bench: Go benchmarks (allocations included) and recsvc under wrk, telemetry on vs off
 bench: build

@@ -24,6 +24,12 @@ start_es() {
   local home pidf="$ES_DIR/es.pid"
   if pid_alive "$pidf" && wait_http "http://127.0.0.1:$ES_PORT/_cluster/health" 1; then return 0; fi
   home=$("$RECOBS_ROOT/scripts/install-elasticsearch.sh")
+  if [[ ${RECOBS_KEEP_DATA:-0} == 1 && -d "$ES_DIR/data" ]]; then
+    # A restart after an outage (fault tests): same data, same config.
+    log "restarting elasticsearch on its existing data"
+    start_es_process "$home"
+    return
+  fi
   rm -rf "$ES_DIR"; mkdir -p "$ES_DIR"/{data,logs,tmp}
   cp -r "$home/config" "$ES_DIR/config"
   cat > "$ES_DIR/config/elasticsearch.yml" <<YML
@@ -40,7 +46,11 @@ cluster.routing.allocation.disk.threshold_enabled: false
 action.destructive_requires_name: false
 YML
   printf -- '-Xms512m\n-Xmx512m\n' > "$ES_DIR/config/jvm.options.d/heap.options"
-  local run=()
+  start_es_process "$home"
+}
+
+start_es_process() {
+  local home=$1 pidf="$ES_DIR/es.pid" run=()
   if [[ $EUID -eq 0 ]]; then
     id "$ES_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$ES_USER"
     chown -R "$ES_USER:" "$ES_DIR"

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/recobs/recobs/internal/proctest"
 )
 
 type dashboardPanel struct {
@@ -79,7 +81,7 @@ func checkDashboardMetricsExist(t *testing.T, promURL string) {
 		var r struct {
 			Data []map[string]string `json:"data"`
 		}
-		if err := getJSON(promURL+"/api/v1/series?"+q.Encode(), &r); err != nil || len(r.Data) == 0 {
+		if err := proctest.GetJSON(promURL+"/api/v1/series?"+q.Encode(), &r); err != nil || len(r.Data) == 0 {
 			t.Errorf("the dashboard queries %s, which is not in Prometheus (%v)", name, err)
 		}
 	}

@@ -5,136 +5,24 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/recobs/recobs/internal/proctest"
 	"github.com/recobs/recobs/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
 		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// build compiles one of the repository's programs (Go's build cache makes repeats cheap).
-func build(t *testing.T, pkg, name string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command("go", "build", "-o", bin, pkg)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building %s: %v\n%s", pkg, err, out)
-	}
-	return bin
-}
-
-// process is a real program under test; its output is kept for failure messages.
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	log  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-// start runs bin with args and env, and waits until readyURL answers 200.
-func start(t *testing.T, name, bin string, args []string, env map[string]string, readyURL string) *process {
-	t.Helper()
-	p := &process{name: name, cmd: exec.Command(bin, args...), log: &syncBuffer{}}
-	p.cmd.Env = os.Environ()
-	for k, v := range env {
-		p.cmd.Env = append(p.cmd.Env, k+"="+v)
-	}
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	testenv.Eventually(t, 60*time.Second, func() bool {
-		c := http.Client{Timeout: 2 * time.Second}
-		res, err := c.Get(readyURL)
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == 200
-	}, "%s not ready; output:\n%s", name, p.log)
-	return p
-}
-
-// stop sends SIGTERM and waits for a graceful exit.
-func (c *process) stop(t *testing.T) {
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- c.cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-done
-		t.Errorf("%s did not stop on SIGTERM; output:\n%s", c.name, c.log)
-	}
-}
-
-func getJSON(u string, v any) error {
-	c := http.Client{Timeout: 5 * time.Second}
-	res, err := c.Get(u)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != 200 {
-		b, _ := io.ReadAll(res.Body)
-		return fmt.Errorf("%s: %s", res.Status, b)
-	}
-	return json.NewDecoder(res.Body).Decode(v)
-}
-
-func postJSON(u, body string, v any) error {
-	c := http.Client{Timeout: 5 * time.Second}
-	res, err := c.Post(u, "application/json", strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != 200 {
-		b, _ := io.ReadAll(res.Body)
-		return fmt.Errorf("%s: %s", res.Status, b)
-	}
-	return json.NewDecoder(res.Body).Decode(v)
 }
 
 type sent struct {
@@ -145,17 +33,17 @@ type sent struct {
 func TestPodEndToEnd(t *testing.T) {
 	esURL, promURL, jaegerURL := testenv.ElasticsearchURL(t), testenv.PrometheusURL(t), testenv.JaegerURL(t)
 	jaegerOTLP := testenv.JaegerOTLPGRPC(t)
-	colBin, svcBin := build(t, "../../collector", "otelcol-recobs"), build(t, "../../recsvc/cmd/recsvc", "recsvc")
+	colBin, svcBin := proctest.Build(t, "../../collector", "otelcol-recobs"), proctest.Build(t, "../../recsvc/cmd/recsvc", "recsvc")
 	dir := t.TempDir()
-	otlp, recsvcAddr, health := freePort(t), freePort(t), freePort(t)
+	otlp, recsvcAddr, health := proctest.FreePort(t), proctest.FreePort(t), proctest.FreePort(t)
 
-	col := start(t, "collector", colBin, []string{"--config", "../../otelcol.yaml"}, map[string]string{
+	col := proctest.Start(t, "collector", colBin, []string{"--config", "../../otelcol.yaml"}, map[string]string{
 		"RECOBS_HEALTH_ADDR":        health,
 		"RECOBS_STORAGE_DIR":        filepath.Join(dir, "storage"),
 		"RECSVC_LOG_GLOB":           filepath.Join(dir, "logs", "*.log"),
 		"RECOBS_OTLP_GRPC_ADDR":     otlp,
-		"RECOBS_OTLP_HTTP_ADDR":     freePort(t),
-		"RECOBS_SELF_METRICS_PORT":  strings.Split(freePort(t), ":")[1],
+		"RECOBS_OTLP_HTTP_ADDR":     proctest.FreePort(t),
+		"RECOBS_SELF_METRICS_PORT":  strings.Split(proctest.FreePort(t), ":")[1],
 		"RECSVC_METRICS_TARGET":     recsvcAddr,
 		"RECSVC_SCRAPE_INTERVAL":    "1s",
 		"RECOBS_ES_REPLICAS":        "0",
@@ -164,11 +52,11 @@ func TestPodEndToEnd(t *testing.T) {
 		"PROM_REMOTE_WRITE_URL":     promURL + "/api/v1/write",
 		"RECOBS_RED_FLUSH_INTERVAL": "1s",
 	}, "http://"+health+"/status")
-	defer col.stop(t)
+	defer col.Stop(t)
 
 	run := testenv.UniqueName("e2e-")
 
-	svc := start(t, "recsvc", svcBin, nil, map[string]string{
+	svc := proctest.Start(t, "recsvc", svcBin, nil, map[string]string{
 		"RECSVC_ADDR": recsvcAddr, "RECSVC_ADMIN_ADDR": "", "RECSVC_LOG_FILE": filepath.Join(dir, "logs", "recsvc.log"),
 		"RECSVC_ALLOW_FAULT_HEADER": "true", "RECSVC_PLACES_PER_CITY": "200",
 		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + otlp, "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=e2e,service.instance.id=" + run,
@@ -210,7 +98,7 @@ func TestPodEndToEnd(t *testing.T) {
 		var r struct {
 			Data struct{ Result []struct{ Value [2]any } }
 		}
-		if getJSON(promURL+"/api/v1/query?query="+url.QueryEscape(q), &r) != nil || len(r.Data.Result) != 1 {
+		if proctest.GetJSON(promURL+"/api/v1/query?query="+url.QueryEscape(q), &r) != nil || len(r.Data.Result) != 1 {
 			return ""
 		}
 		v, _ := r.Data.Result[0].Value[1].(string)
@@ -225,7 +113,7 @@ func TestPodEndToEnd(t *testing.T) {
 			query("recommendation_latency_seconds_count"+inst) == fmt.Sprint(valid+invalid+failing)
 	}, "error and latency counts in Prometheus")
 
-	svc.stop(t) // graceful: flushes its spans and log lines
+	svc.Stop(t) // graceful: flushes its spans and log lines
 
 	// RED metrics derived from the server spans: every request, the failing ones as errors,
 	// and exemplars on the duration buckets pointing at traces that were really sent.
@@ -242,7 +130,7 @@ func TestPodEndToEnd(t *testing.T) {
 	}
 	now := time.Now().Unix()
 	exq := url.Values{"query": {"red_duration_seconds_bucket" + red}, "start": {fmt.Sprint(now - 300)}, "end": {fmt.Sprint(now + 60)}}
-	if err := getJSON(promURL+"/api/v1/query_exemplars?"+exq.Encode(), &ex); err != nil {
+	if err := proctest.GetJSON(promURL+"/api/v1/query_exemplars?"+exq.Encode(), &ex); err != nil {
 		t.Fatal(err)
 	}
 	sentTraces := map[string]bool{}
@@ -280,7 +168,7 @@ func TestPodEndToEnd(t *testing.T) {
 		var r struct {
 			Hits struct{ Hits []hit }
 		}
-		if postJSON(esURL+"/"+today+"/_search", search, &r) != nil {
+		if proctest.PostJSON(esURL+"/"+today+"/_search", search, &r) != nil {
 			return false
 		}
 		hits = r.Hits.Hits
@@ -321,7 +209,7 @@ func TestPodEndToEnd(t *testing.T) {
 			}
 		}
 		testenv.Eventually(t, 30*time.Second, func() bool {
-			return getJSON(jaegerURL+"/api/traces/"+r.traceID, &tr) == nil && len(tr.Data) == 1 && len(tr.Data[0].Spans) == 4
+			return proctest.GetJSON(jaegerURL+"/api/traces/"+r.traceID, &tr) == nil && len(tr.Data) == 1 && len(tr.Data[0].Spans) == 4
 		}, "trace %s of %s (status %d) not complete in Jaeger", r.traceID, r.requestID, r.status)
 	}
 }

@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/recobs/recobs/internal/proctest"
 	"github.com/recobs/recobs/internal/testenv"
 )
 
@@ -18,28 +17,19 @@ import (
 // was in flight, and deterministic document ids absorb what is sent twice.
 func TestCollectorSIGKILLLosesAndDuplicatesNothing(t *testing.T) {
 	esURL := testenv.ElasticsearchURL(t)
-	bin := build(t, "../../collector", "otelcol-recobs")
+	bin := proctest.Build(t, "../../collector", "otelcol-recobs")
 	dir := t.TempDir()
 	logDir := filepath.Join(dir, "logs")
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{
-		"RECOBS_STORAGE_DIR":       filepath.Join(dir, "storage"),
-		"RECSVC_LOG_GLOB":          filepath.Join(logDir, "*.log"),
-		"RECOBS_OTLP_GRPC_ADDR":    freePort(t),
-		"RECOBS_OTLP_HTTP_ADDR":    freePort(t),
-		"RECOBS_SELF_METRICS_PORT": strings.Split(freePort(t), ":")[1],
-		"RECSVC_METRICS_TARGET":    freePort(t), // nothing there: scrapes fail, harmlessly
-		"RECOBS_ES_REPLICAS":       "0",
-		"ES_URL":                   esURL,
-		"JAEGER_OTLP_GRPC":         freePort(t),
-		"PROM_REMOTE_WRITE_URL":    "http://" + freePort(t) + "/api/v1/write",
-	}
-	health := freePort(t)
-	env["RECOBS_HEALTH_ADDR"] = health
-	startCol := func() *process {
-		return start(t, "collector", bin, []string{"--config", "../../otelcol.yaml"}, env, "http://"+health+"/status")
+	env, health := proctest.CollectorEnv(t, dir, map[string]string{
+		"ES_URL":                esURL,
+		"JAEGER_OTLP_GRPC":      proctest.FreePort(t),
+		"PROM_REMOTE_WRITE_URL": "http://" + proctest.FreePort(t) + "/api/v1/write",
+	})
+	startCol := func() *proctest.Process {
+		return proctest.Start(t, "collector", bin, []string{"--config", "../../otelcol.yaml"}, env, health)
 	}
 
 	run := testenv.UniqueName("kill-")
@@ -59,7 +49,7 @@ func TestCollectorSIGKILLLosesAndDuplicatesNothing(t *testing.T) {
 	count := func() int {
 		var r struct{ Count int }
 		q := fmt.Sprintf(`{"query":{"prefix":{"request_id":%q}}}`, run+"-")
-		_ = postJSON(esURL+"/recommendations-*/_count", q, &r)
+		_ = proctest.PostJSON(esURL+"/recommendations-*/_count", q, &r)
 		return r.Count
 	}
 
@@ -68,14 +58,11 @@ func TestCollectorSIGKILLLosesAndDuplicatesNothing(t *testing.T) {
 	testenv.Eventually(t, 60*time.Second, func() bool { return count() > 0 }, "no document reached Elasticsearch")
 	// Mid-stream: more lines keep coming while the collector dies without any shutdown.
 	write(500)
-	if err := col.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = col.cmd.Wait()
+	col.Kill(t)
 	write(1000)
 
 	col = startCol()
-	defer col.stop(t)
+	defer col.Stop(t)
 	testenv.Eventually(t, 120*time.Second, func() bool { return count() >= written }, "want %d documents after the restart, have %d", written, count())
 
 	var r struct {
@@ -88,7 +75,7 @@ func TestCollectorSIGKILLLosesAndDuplicatesNothing(t *testing.T) {
 		} `json:"hits"`
 	}
 	q := fmt.Sprintf(`{"size":10000,"_source":["request_id"],"query":{"prefix":{"request_id":%q}}}`, run+"-")
-	if err := postJSON(esURL+"/recommendations-*/_search", q, &r); err != nil {
+	if err := proctest.PostJSON(esURL+"/recommendations-*/_search", q, &r); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}

@@ -1,13 +1,26 @@
 package jsonlogreceiver // import "github.com/recobs/recobs/receivers/jsonlogreceiver"
 
 import (
+	"time"
+
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/featuregate"
 	"go.opentelemetry.io/collector/receiver"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/adapter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator/input/file"
 )
+
+// synchronousEmitterGate makes stanza hand each batch of lines to the pipeline before it
+// reads on, instead of buffering them in memory first: with it, a line is either still in the
+// file past the checkpoint or already in the next component (for us, a persistent queue), so
+// a SIGKILL loses nothing. Turned on here, at init, so --feature-gates can still override it.
+const synchronousEmitterGate = "stanza.synchronousLogEmitter"
+
+func init() {
+	_ = featuregate.GlobalRegistry().Set(synchronousEmitterGate, true)
+}
 
 // TypeStr is the receiver's component type as written in otelcol.yaml.
 const TypeStr = "json_log"
@@ -31,10 +44,14 @@ func (receiverType) CreateDefaultConfig() component.Config {
 	// came up are part of the record too.
 	in.StartAt = "beginning"
 	in.IncludeFileName = true
-	return &Config{
-		InputConfig: *in,
-		BaseConfig:  adapter.BaseConfig{Operators: defaultOperators()},
-	}
+	base := adapter.BaseConfig{Operators: defaultOperators()}
+	// When the pipeline refuses lines (memory_limiter, a full queue), wait and retry — which
+	// stops the reading, i.e. backpressure — instead of dropping them after a deadline.
+	base.RetryOnFailure.Enabled = true
+	base.RetryOnFailure.InitialInterval = time.Second
+	base.RetryOnFailure.MaxInterval = 30 * time.Second
+	base.RetryOnFailure.MaxElapsedTime = 0
+	return &Config{InputConfig: *in, BaseConfig: base}
 }
 
 func (receiverType) BaseConfig(cfg component.Config) adapter.BaseConfig {

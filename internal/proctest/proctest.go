@@ -1,0 +1,162 @@
+// Package proctest runs the repository's real programs (the collector distribution, recsvc)
+// as processes in tests: build, start with an environment, wait until ready, stop.
+package proctest // import "github.com/recobs/recobs/internal/proctest"
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/recobs/recobs/internal/testenv"
+)
+
+// FreePort returns a loopback address nothing listens on right now.
+func FreePort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// Build compiles pkg (relative to the calling test's directory) into a temp dir; Go's build
+// cache makes repeats cheap.
+func Build(t testing.TB, pkg, name string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkg, err, out)
+	}
+	return bin
+}
+
+// Process is a real program under test; its output is kept for failure messages.
+type Process struct {
+	Name string
+	Cmd  *exec.Cmd
+	log  *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// Output is what the process printed so far.
+func (p *Process) Output() string { return p.log.String() }
+
+// Start runs bin with args and env, and waits until readyURL answers 200.
+func Start(t testing.TB, name, bin string, args []string, env map[string]string, readyURL string) *Process {
+	t.Helper()
+	p := &Process{Name: name, Cmd: exec.Command(bin, args...), log: &syncBuffer{}}
+	p.Cmd.Env = os.Environ()
+	for k, v := range env {
+		p.Cmd.Env = append(p.Cmd.Env, k+"="+v)
+	}
+	p.Cmd.Stdout, p.Cmd.Stderr = p.log, p.log
+	if err := p.Cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 60*time.Second, func() bool {
+		c := http.Client{Timeout: 2 * time.Second}
+		res, err := c.Get(readyURL)
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == 200
+	}, "%s not ready; output:\n%s", name, p.log)
+	return p
+}
+
+// Stop sends SIGTERM and waits for a graceful exit.
+func (p *Process) Stop(t testing.TB) {
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- p.Cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = p.Cmd.Process.Kill()
+		<-done
+		t.Errorf("%s did not stop on SIGTERM; output:\n%s", p.Name, p.log)
+	}
+}
+
+// Kill sends SIGKILL: no shutdown, no flush.
+func (p *Process) Kill(t testing.TB) {
+	if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Cmd.Wait()
+}
+
+// CollectorEnv is the environment otelcol.yaml reads, with every listening port free and
+// the backends from testenv; overrides win.
+func CollectorEnv(t testing.TB, dir string, overrides map[string]string) (env map[string]string, healthURL string) {
+	health := FreePort(t)
+	env = map[string]string{
+		"RECOBS_STORAGE_DIR":       filepath.Join(dir, "storage"),
+		"RECSVC_LOG_GLOB":          filepath.Join(dir, "logs", "*.log"),
+		"RECOBS_HEALTH_ADDR":       health,
+		"RECOBS_OTLP_GRPC_ADDR":    FreePort(t),
+		"RECOBS_OTLP_HTTP_ADDR":    FreePort(t),
+		"RECOBS_SELF_METRICS_PORT": strings.Split(FreePort(t), ":")[1],
+		"RECSVC_METRICS_TARGET":    FreePort(t),
+		"RECOBS_ES_REPLICAS":       "0",
+	}
+	for k, v := range overrides {
+		env[k] = v
+	}
+	return env, "http://" + health + "/status"
+}
+
+// GetJSON decodes a 200 response of GET u.
+func GetJSON(u string, v any) error {
+	c := http.Client{Timeout: 5 * time.Second}
+	res, err := c.Get(u)
+	if err != nil {
+		return err
+	}
+	return decode(res, v)
+}
+
+// PostJSON decodes a 200 response of POST u with a JSON body.
+func PostJSON(u, body string, v any) error {
+	c := http.Client{Timeout: 5 * time.Second}
+	res, err := c.Post(u, "application/json", strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	return decode(res, v)
+}
+
+func decode(res *http.Response, v any) error {
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		b, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("%s: %s", res.Status, b)
+	}
+	return json.NewDecoder(res.Body).Decode(v)
+}
