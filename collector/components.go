@@ -8,6 +8,7 @@ import (
 	prometheusreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver"
 	elasticsearchexporter "github.com/recobs/recobs/exporters/elasticsearchexporter"
 	prometheusexporter "github.com/recobs/recobs/exporters/prometheusexporter"
+	correlationprocessor "github.com/recobs/recobs/processors/correlationprocessor"
 	logcategoryprocessor "github.com/recobs/recobs/processors/logcategoryprocessor"
 	redconnector "github.com/recobs/recobs/processors/redconnector"
 	jsonlogreceiver "github.com/recobs/recobs/receivers/jsonlogreceiver"
@@ -92,6 +93,7 @@ func components() (otelcol.Factories, error) {
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
 		logcategoryprocessor.NewFactory(),
+		correlationprocessor.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -100,6 +102,7 @@ func components() (otelcol.Factories, error) {
 		batchprocessor.NewFactory().Type():         "go.opentelemetry.io/collector/processor/batchprocessor v0.165.0",
 		memorylimiterprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/memorylimiterprocessor v0.165.0",
 		logcategoryprocessor.NewFactory().Type():   "github.com/recobs/recobs v0.0.0",
+		correlationprocessor.NewFactory().Type():   "github.com/recobs/recobs v0.0.0",
 	})
 
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](

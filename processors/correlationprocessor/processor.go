@@ -1,0 +1,285 @@
+package correlationprocessor // import "github.com/recobs/recobs/processors/correlationprocessor"
+
+import (
+	"container/list"
+	"context"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+)
+
+// Attributes set on records that waited in vain.
+const (
+	UnmatchedAttribute      = "correlation.unmatched"
+	RequestTraceIDAttribute = "correlation.request_trace_id"
+)
+
+// requestID reads a request ID attribute: a string, or the first string of a list (as in
+// http.request.header.x-request-id).
+func requestID(attrs pcommon.Map, key string) string {
+	v, ok := attrs.Get(key)
+	if !ok {
+		return ""
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return v.Str()
+	case pcommon.ValueTypeSlice:
+		if v.Slice().Len() > 0 {
+			return v.Slice().At(0).AsString()
+		}
+	}
+	return ""
+}
+
+// learner is the traces side: it passes traces on untouched and learns request IDs.
+type learner struct {
+	cfg   *Config
+	table *table
+	now   func() time.Time
+}
+
+func (l *learner) start(context.Context, component.Host) error {
+	l.table = acquire(l.cfg)
+	return nil
+}
+
+func (l *learner) shutdown(context.Context) error {
+	if l.table != nil {
+		release(l.cfg)
+	}
+	return nil
+}
+
+func (l *learner) process(_ context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	now := l.now()
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				s := spans.At(k)
+				if id := requestID(s.Attributes(), l.cfg.SpanAttribute); id != "" {
+					l.table.learn(id, ids{trace: s.TraceID(), span: s.SpanID()}, now)
+				}
+			}
+		}
+	}
+	return td, nil
+}
+
+// waiting is one log record held for its span, alone in its own plog.Logs with its
+// resource and scope.
+type waiting struct {
+	requestID string
+	logs      plog.Logs
+	bytes     int
+	deadline  time.Time
+}
+
+// stamper is the logs side.
+type stamper struct {
+	cfg    *Config
+	next   consumer.Logs
+	logger *zap.Logger
+	now    func() time.Time
+	table  *table
+	sizer  plog.ProtoMarshaler
+
+	mu           sync.Mutex
+	queue        *list.List // of *waiting, oldest first
+	waitingBytes int
+
+	outcomes metric.Int64Counter
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+}
+
+func (s *stamper) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: true}
+}
+
+func (s *stamper) Start(context.Context, component.Host) error {
+	s.table = acquire(s.cfg)
+	s.queue = list.New()
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	tick := max(s.cfg.Window/10, 20*time.Millisecond)
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+				s.releaseDue(context.Background(), false)
+				s.table.expire(s.now())
+			}
+		}
+	}()
+	return nil
+}
+
+// Shutdown releases every waiting record: nothing is left behind.
+func (s *stamper) Shutdown(ctx context.Context) error {
+	if s.stop == nil {
+		return nil
+	}
+	var err error
+	s.stopOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+		err = s.releaseDue(ctx, true)
+		release(s.cfg)
+	})
+	return err
+}
+
+func (s *stamper) count(ctx context.Context, outcome string, n int64) {
+	if n > 0 {
+		s.outcomes.Add(ctx, n, metric.WithAttributes(attribute.String("outcome", outcome)))
+	}
+}
+
+func stamp(lr plog.LogRecord, v ids) {
+	lr.SetTraceID(v.trace)
+	lr.SetSpanID(v.span)
+}
+
+func (s *stamper) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	now := s.now()
+	var matched int64
+	var held []*waiting
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			sl := sls.At(j)
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				if !lr.TraceID().IsEmpty() {
+					return false // the service already joined it
+				}
+				id := requestID(lr.Attributes(), s.cfg.LogAttribute)
+				if id == "" {
+					return false
+				}
+				if v, ok := s.table.lookup(id, now); ok {
+					stamp(lr, v)
+					matched++
+					return false
+				}
+				w := &waiting{requestID: id, logs: plog.NewLogs(), deadline: now.Add(s.cfg.Window)}
+				wrl := w.logs.ResourceLogs().AppendEmpty()
+				rl.Resource().CopyTo(wrl.Resource())
+				wsl := wrl.ScopeLogs().AppendEmpty()
+				sl.Scope().CopyTo(wsl.Scope())
+				lr.CopyTo(wsl.LogRecords().AppendEmpty())
+				w.bytes = s.sizer.LogsSize(w.logs)
+				held = append(held, w)
+				return true
+			})
+		}
+	}
+	s.count(ctx, "matched", matched)
+	if len(held) > 0 {
+		s.mu.Lock()
+		for _, w := range held {
+			s.queue.PushBack(w)
+			s.waitingBytes += w.bytes
+		}
+		over := s.queue.Len() > s.cfg.MaxWaitingRecords || s.waitingBytes > s.cfg.MaxWaitingBytes
+		s.mu.Unlock()
+		if over {
+			if err := s.releaseOverflow(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if ld.LogRecordCount() == 0 {
+		return nil
+	}
+	return s.next.ConsumeLogs(ctx, ld)
+}
+
+// finish stamps w's record if its span is known, else flags it; it returns the outcome.
+func (s *stamper) finish(w *waiting, now time.Time) string {
+	lr := w.logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	if v, ok := s.table.lookup(w.requestID, now); ok {
+		stamp(lr, v)
+		return "matched_after_wait"
+	}
+	lr.Attributes().PutBool(UnmatchedAttribute, true)
+	if s.cfg.CopyRequestIDWhenUnmatched {
+		lr.Attributes().PutStr(RequestTraceIDAttribute, w.requestID)
+	}
+	return "unmatched"
+}
+
+// releaseDue sends on the waiting records whose span arrived or whose window ended (all of
+// them when everything is true).
+func (s *stamper) releaseDue(ctx context.Context, everything bool) error {
+	now := s.now()
+	out := plog.NewLogs()
+	counts := map[string]int64{}
+	s.mu.Lock()
+	for el := s.queue.Front(); el != nil; {
+		w := el.Value.(*waiting)
+		nextEl := el.Next()
+		_, known := s.table.lookup(w.requestID, now)
+		if known || everything || !now.Before(w.deadline) {
+			counts[s.finish(w, now)]++
+			w.logs.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
+			s.waitingBytes -= w.bytes
+			s.queue.Remove(el)
+		}
+		el = nextEl
+	}
+	s.mu.Unlock()
+	return s.send(ctx, out, counts)
+}
+
+// releaseOverflow sends on the oldest waiting records until the buffer is within its caps.
+func (s *stamper) releaseOverflow(ctx context.Context) error {
+	now := s.now()
+	out := plog.NewLogs()
+	counts := map[string]int64{}
+	s.mu.Lock()
+	for s.queue.Len() > 0 && (s.queue.Len() > s.cfg.MaxWaitingRecords || s.waitingBytes > s.cfg.MaxWaitingBytes) {
+		w := s.queue.Remove(s.queue.Front()).(*waiting)
+		if s.finish(w, now) == "matched_after_wait" {
+			counts["matched_after_wait"]++
+		} else {
+			counts["evicted"]++
+		}
+		w.logs.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
+		s.waitingBytes -= w.bytes
+	}
+	s.mu.Unlock()
+	return s.send(ctx, out, counts)
+}
+
+func (s *stamper) send(ctx context.Context, out plog.Logs, counts map[string]int64) error {
+	for outcome, n := range counts {
+		s.count(ctx, outcome, n)
+	}
+	if out.LogRecordCount() == 0 {
+		return nil
+	}
+	if err := s.next.ConsumeLogs(ctx, out); err != nil {
+		s.logger.Error("releasing waiting log records failed", zap.Int("records", out.LogRecordCount()), zap.Error(err))
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+package correlationprocessor
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processortest"
+	"go.uber.org/goleak"
+
+	"github.com/recobs/recobs/internal/testenv"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type pair struct {
+	traces processor.Traces
+	logs   processor.Logs
+	tsink  *consumertest.TracesSink
+	lsink  *consumertest.LogsSink
+}
+
+// newPair builds the traces and logs instances separately, as two pipelines would.
+func newPair(t *testing.T, mutate func(*Config)) *pair {
+	t.Helper()
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Store = t.Name()
+	cfg.Window = 300 * time.Millisecond
+	if mutate != nil {
+		mutate(cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	p := &pair{tsink: new(consumertest.TracesSink), lsink: new(consumertest.LogsSink)}
+	var err error
+	if p.traces, err = f.CreateTraces(context.Background(), processortest.NewNopSettings(f.Type()), cfg, p.tsink); err != nil {
+		t.Fatal(err)
+	}
+	if p.logs, err = f.CreateLogs(context.Background(), processortest.NewNopSettings(f.Type()), cfg, p.lsink); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.traces.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.logs.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = p.logs.Shutdown(context.Background())
+		_ = p.traces.Shutdown(context.Background())
+	})
+	return p
+}
+
+func span(requestID string, n byte) ptrace.Traces {
+	td := ptrace.NewTraces()
+	s := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	s.SetName("recommendation_pipeline")
+	s.SetTraceID(pcommon.TraceID{0xaa, n})
+	s.SetSpanID(pcommon.SpanID{0xbb, n})
+	s.Attributes().PutEmptySlice("http.request.header.x-request-id").AppendEmpty().SetStr(requestID)
+	return td
+}
+
+func logLine(requestID, body string) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "legacy-svc")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.Body().SetStr(body)
+	if requestID != "" {
+		lr.Attributes().PutStr("request_id", requestID)
+	}
+	return ld
+}
+
+// records returns every record the logs side has sent on, by body.
+func (p *pair) records() map[string]plog.LogRecord {
+	out := map[string]plog.LogRecord{}
+	for _, ld := range p.lsink.AllLogs() {
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			rl := ld.ResourceLogs().At(i)
+			for j := 0; j < rl.ScopeLogs().Len(); j++ {
+				lrs := rl.ScopeLogs().At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					out[lrs.At(k).Body().Str()] = lrs.At(k)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestSpanFirstThenLog(t *testing.T) {
+	p := newPair(t, nil)
+	ctx := context.Background()
+	_ = p.traces.ConsumeTraces(ctx, span("req-1", 1))
+	_ = p.logs.ConsumeLogs(ctx, logLine("req-1", "handled"))
+	r, ok := p.records()["handled"]
+	if !ok {
+		t.Fatal("a matched record must go on at once")
+	}
+	if r.TraceID() != (pcommon.TraceID{0xaa, 1}) || r.SpanID() != (pcommon.SpanID{0xbb, 1}) {
+		t.Fatalf("stamped %s/%s", r.TraceID(), r.SpanID())
+	}
+	if p.tsink.SpanCount() != 1 {
+		t.Fatal("traces must pass through")
+	}
+}
+
+func TestLogFirstThenSpanWithinWindow(t *testing.T) {
+	p := newPair(t, func(c *Config) { c.Window = 5 * time.Second })
+	ctx := context.Background()
+	_ = p.logs.ConsumeLogs(ctx, logLine("req-2", "early"))
+	if _, ok := p.records()["early"]; ok {
+		t.Fatal("an unmatched record must wait for its span")
+	}
+	_ = p.traces.ConsumeTraces(ctx, span("req-2", 2))
+	testenv.Eventually(t, 5*time.Second, func() bool { _, ok := p.records()["early"]; return ok }, "record not released after its span came")
+	r := p.records()["early"]
+	if r.TraceID() != (pcommon.TraceID{0xaa, 2}) {
+		t.Fatalf("want it stamped with the late span, got %s", r.TraceID())
+	}
+	if svc, _ := p.lsink.AllLogs()[0].ResourceLogs().At(0).Resource().Attributes().Get("service.name"); svc.Str() != "legacy-svc" {
+		t.Error("a released record keeps its resource")
+	}
+}
+
+func TestWindowExpiryReleasesUnstampedAndFlagged(t *testing.T) {
+	p := newPair(t, func(c *Config) { c.CopyRequestIDWhenUnmatched = true })
+	_ = p.logs.ConsumeLogs(context.Background(), logLine("req-3", "orphan"))
+	testenv.Eventually(t, 5*time.Second, func() bool { _, ok := p.records()["orphan"]; return ok }, "record never released")
+	r := p.records()["orphan"]
+	un, _ := r.Attributes().Get(UnmatchedAttribute)
+	copied, _ := r.Attributes().Get(RequestTraceIDAttribute)
+	if !r.TraceID().IsEmpty() || !un.Bool() || copied.Str() != "req-3" {
+		t.Fatalf("want unstamped, flagged, with the request id as the fallback: %v", r.Attributes().AsRaw())
+	}
+}
+
+func TestPassThrough(t *testing.T) {
+	p := newPair(t, nil)
+	ld := logLine("", "no request id")
+	joined := logLine("req-x", "already joined")
+	joined.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTraceID(pcommon.TraceID{9})
+	_ = p.logs.ConsumeLogs(context.Background(), ld)
+	_ = p.logs.ConsumeLogs(context.Background(), joined)
+	rs := p.records()
+	if _, ok := rs["no request id"]; !ok {
+		t.Error("a record without a request id goes straight on")
+	}
+	if r, ok := rs["already joined"]; !ok || r.TraceID() != (pcommon.TraceID{9}) {
+		t.Error("a record with trace context goes straight on, untouched")
+	}
+}
+
+func TestCapReleasesOldestNeverDrops(t *testing.T) {
+	p := newPair(t, func(c *Config) { c.MaxWaitingRecords = 2; c.Window = time.Minute; c.TTL = time.Minute })
+	for i := range 5 {
+		_ = p.logs.ConsumeLogs(context.Background(), logLine(fmt.Sprintf("req-%d", i), fmt.Sprintf("line-%d", i)))
+	}
+	rs := p.records()
+	if len(rs) != 3 {
+		t.Fatalf("with room for 2, the 3 oldest must have been released at once; got %d", len(rs))
+	}
+	for i := range 3 {
+		if r, ok := rs[fmt.Sprintf("line-%d", i)]; !ok {
+			t.Errorf("line-%d not released first", i)
+		} else if un, _ := r.Attributes().Get(UnmatchedAttribute); !un.Bool() {
+			t.Errorf("line-%d released early must be flagged", i)
+		}
+	}
+	if err := p.logs.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(p.records()); got != 5 {
+		t.Fatalf("shutdown must release every waiting record: %d of 5", got)
+	}
+}
+
+func TestTableBoundedByEntries(t *testing.T) {
+	tb := newTable(1000, time.Hour)
+	now := time.Now()
+	for i := range 5000 {
+		tb.learn(fmt.Sprintf("r%d", i), ids{}, now)
+	}
+	if tb.len() != 1000 || tb.evicted != 4000 {
+		t.Fatalf("len %d evicted %d", tb.len(), tb.evicted)
+	}
+	if _, ok := tb.lookup("r4999", now); !ok {
+		t.Fatal("the newest entry must be kept")
+	}
+	if _, ok := tb.lookup("r0", now); ok {
+		t.Fatal("the oldest entry must have been evicted")
+	}
+}
+
+func TestConcurrentPipelinesUnderRace(t *testing.T) {
+	p := newPair(t, func(c *Config) { c.Window = 2 * time.Second })
+	var wg sync.WaitGroup
+	const n = 400
+	for g := range 2 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for i := range n {
+				_ = p.logs.ConsumeLogs(context.Background(), logLine(fmt.Sprintf("g%d-%d", g, i), fmt.Sprintf("g%d-%d", g, i)))
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for i := range n {
+				_ = p.traces.ConsumeTraces(context.Background(), span(fmt.Sprintf("g%d-%d", g, i), byte(i)))
+			}
+		}()
+	}
+	wg.Wait()
+	testenv.Eventually(t, 10*time.Second, func() bool { return len(p.records()) == 2*n }, "want %d records out", 2*n)
+	for body, r := range p.records() {
+		if r.TraceID().IsEmpty() {
+			t.Fatalf("%s: its span arrived within the window, yet it went out unstamped", body)
+		}
+	}
+}
+
+// BenchmarkLearn1M: the table holding a million request IDs; reports bytes per entry.
+func BenchmarkLearn1M(b *testing.B) {
+	ids1m := make([]string, 1_000_000)
+	for i := range ids1m {
+		ids1m[i] = fmt.Sprintf("%032x", i)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		tb := newTable(len(ids1m), time.Minute)
+		now := time.Now()
+		for _, id := range ids1m {
+			tb.learn(id, ids{}, now)
+		}
+	}
+	b.ReportMetric(float64(len(ids1m))*float64(b.N)/b.Elapsed().Seconds(), "ids/s")
+}
