@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/entry"
 )
@@ -133,4 +134,35 @@ func BenchmarkParseLine(b *testing.B) {
 		parseLine(entry.New(), lines[i%len(lines)], false)
 		i++
 	}
+}
+
+// FuzzParseLine: any input is kept (as body or parsed fields) and its problems named from the
+// known set — never a panic, never a silent drop.
+func FuzzParseLine(f *testing.F) {
+	raw, _ := os.ReadFile("../../internal/logschema/testdata/lines.jsonl")
+	for _, l := range strings.Split(string(raw), "\n") {
+		f.Add(l)
+	}
+	f.Add("\x00\xff{\"timestamp\":")
+	f.Add(`{"trace_id":"zz","level":7,"event":{"nested":[1,2]}}`)
+	known := map[string]bool{ProblemEmpty: true, ProblemInvalidUTF8: true, ProblemNotJSON: true, ProblemNotObject: true,
+		ProblemMissingTimestamp: true, ProblemBadTimestamp: true, ProblemUnknownLevel: true, ProblemMissingEvent: true,
+		ProblemBadTraceID: true, ProblemBadSpanID: true, ProblemTruncated: true}
+	f.Fuzz(func(t *testing.T, line string) {
+		e := entry.New()
+		problems := parseLine(e, line, false)
+		if e.Body == nil {
+			t.Fatalf("%q: no body", line)
+		}
+		if problems != "" {
+			for _, p := range strings.Split(problems, ",") {
+				if !known[p] {
+					t.Fatalf("%q: unknown problem %q", line, p)
+				}
+			}
+		}
+		if b, ok := e.Body.(string); ok && !utf8.ValidString(b) {
+			t.Fatalf("%q: body is not valid UTF-8", line)
+		}
+	})
 }
