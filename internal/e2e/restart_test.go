@@ -65,24 +65,11 @@ func TestCollectorSIGKILLLosesAndDuplicatesNothing(t *testing.T) {
 	defer col.Stop(t)
 	testenv.Eventually(t, 120*time.Second, func() bool { return count() >= written }, "want %d documents after the restart, have %d", written, count())
 
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				Source struct {
-					RequestID string `json:"request_id"`
-				} `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
-	q := fmt.Sprintf(`{"size":10000,"_source":["request_id"],"query":{"prefix":{"request_id":%q}}}`, run+"-")
-	if err := proctest.PostJSON(esURL+"/recommendations-*/_search", q, &r); err != nil {
+	n, dups, err := proctest.ESCountAndDuplicates(esURL, "recommendations-*", "request_id", run+"-")
+	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]int{}
-	for _, h := range r.Hits.Hits {
-		seen[h.Source.RequestID]++
-	}
-	if len(r.Hits.Hits) != written || len(seen) != written {
-		t.Fatalf("wrote %d lines; Elasticsearch holds %d documents for %d distinct lines", written, len(r.Hits.Hits), len(seen))
+	if n != written || len(dups) > 0 {
+		t.Fatalf("wrote %d lines; Elasticsearch holds %d documents, duplicated: %v", written, n, dups)
 	}
 }

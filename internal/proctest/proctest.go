@@ -160,3 +160,31 @@ func decode(res *http.Response, v any) error {
 	}
 	return json.NewDecoder(res.Body).Decode(v)
 }
+
+// ESCountAndDuplicates counts the documents in index whose field starts with prefix and lists
+// up to ten values of field held by more than one document — exact, unlike a search capped
+// at 10,000 hits.
+func ESCountAndDuplicates(esURL, index, field, prefix string) (int, []string, error) {
+	q := fmt.Sprintf(`{"size":0,"track_total_hits":true,"query":{"prefix":{%q:%q}},
+		"aggs":{"dups":{"terms":{"field":%q,"min_doc_count":2,"size":10}}}}`, field, prefix, field)
+	var r struct {
+		Hits struct {
+			Total struct{ Value int } `json:"total"`
+		} `json:"hits"`
+		Aggregations struct {
+			Dups struct {
+				Buckets []struct {
+					Key string `json:"key"`
+				} `json:"buckets"`
+			} `json:"dups"`
+		} `json:"aggregations"`
+	}
+	if err := PostJSON(esURL+"/"+index+"/_search", q, &r); err != nil {
+		return 0, nil, err
+	}
+	var dups []string
+	for _, b := range r.Aggregations.Dups.Buckets {
+		dups = append(dups, b.Key)
+	}
+	return r.Hits.Total.Value, dups, nil
+}
