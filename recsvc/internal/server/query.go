@@ -50,7 +50,9 @@ func ParseQuery(args *fasthttp.Args) (Query, *FieldError) {
 		if ferr != nil {
 			return
 		}
-		if !slices.Contains(knownParams, key) {
+		if key == "" {
+			ferr = &FieldError{"query", "a parameter has an empty name"}
+		} else if !slices.Contains(knownParams, key) {
 			ferr = &FieldError{key, fmt.Sprintf("unknown parameter (known: %v)", knownParams)}
 		} else if seen[key] > 1 {
 			ferr = &FieldError{key, "given more than once"}

@@ -58,6 +58,7 @@ func TestParseQueryNamesTheField(t *testing.T) {
 		{"lat=1&lng=1&user_id=99999999999999999999", "user_id"},
 		{"lat=1&lng=1&lat=2", "lat"},
 		{"lat=1&lng=1&latitude=2", "latitude"},
+		{"=5&lat=1&lng=1", "query"},
 	} {
 		_, err := parse(tc.query)
 		if err == nil || err.Field != tc.field {
