@@ -159,7 +159,7 @@ func stamp(lr plog.LogRecord, v ids) {
 
 func (s *stamper) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	now := s.now()
-	var matched int64
+	var matched, unmatched int64
 	var held []*waiting
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
@@ -180,6 +180,11 @@ func (s *stamper) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 					matched++
 					return false
 				}
+				if s.cfg.Window == 0 { // no waiting: unmatched now, flagged, sent on with the rest
+					unmatched++
+					s.flagUnmatched(lr, id)
+					return false
+				}
 				w := &waiting{requestID: id, logs: plog.NewLogs(), deadline: now.Add(s.cfg.Window)}
 				wrl := w.logs.ResourceLogs().AppendEmpty()
 				rl.Resource().CopyTo(wrl.Resource())
@@ -193,6 +198,7 @@ func (s *stamper) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		}
 	}
 	s.count(ctx, "matched", matched)
+	s.count(ctx, "unmatched", unmatched)
 	if len(held) > 0 {
 		s.mu.Lock()
 		for _, w := range held {
@@ -220,11 +226,15 @@ func (s *stamper) finish(w *waiting, now time.Time) string {
 		stamp(lr, v)
 		return "matched_after_wait"
 	}
+	s.flagUnmatched(lr, w.requestID)
+	return "unmatched"
+}
+
+func (s *stamper) flagUnmatched(lr plog.LogRecord, requestID string) {
 	lr.Attributes().PutBool(UnmatchedAttribute, true)
 	if s.cfg.CopyRequestIDWhenUnmatched {
-		lr.Attributes().PutStr(RequestTraceIDAttribute, w.requestID)
+		lr.Attributes().PutStr(RequestTraceIDAttribute, requestID)
 	}
-	return "unmatched"
 }
 
 // releaseDue sends on the waiting records whose span arrived or whose window ended (all of

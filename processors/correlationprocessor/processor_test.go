@@ -148,6 +148,19 @@ func TestWindowExpiryReleasesUnstampedAndFlagged(t *testing.T) {
 	}
 }
 
+// TestNoWindowHoldsNothing: with window 0 an unmatched record goes on at once, flagged.
+func TestNoWindowHoldsNothing(t *testing.T) {
+	p := newPair(t, func(c *Config) { c.Window = 0 })
+	_ = p.logs.ConsumeLogs(context.Background(), logLine("req-9", "now"))
+	r, ok := p.records()["now"]
+	if !ok {
+		t.Fatal("with no window nothing may wait")
+	}
+	if un, _ := r.Attributes().Get(UnmatchedAttribute); !un.Bool() {
+		t.Error("flag it unmatched")
+	}
+}
+
 func TestPassThrough(t *testing.T) {
 	p := newPair(t, nil)
 	ld := logLine("", "no request id")
