@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 BIN   := bin
 
-.PHONY: all deps build collector check-generated run test test-faults bench lint clean backends-up backends-down
+.PHONY: all deps build collector k8s-config check-generated run test test-faults bench lint clean backends-up backends-down
 
 all: build
 
@@ -12,6 +12,10 @@ deps:
 ## collector: regenerate collector/ from builder-config.yaml with ocb
 collector:
 	scripts/gen-collector.sh
+
+## k8s-config: regenerate the collector ConfigMap from otelcol.yaml
+k8s-config:
+	scripts/k8s-config.sh
 
 ## check-generated: fail when collector/ drifts from what ocb would generate
 check-generated:
