@@ -224,14 +224,27 @@ type bulkItem struct {
 	} `json:"error,omitempty"`
 }
 
+// bulkResponse is the _bulk answer, trimmed by filter_path to what we act on. Every action
+// we send is a create.
 type bulkResponse struct {
-	Errors bool                  `json:"errors"`
-	Items  []map[string]bulkItem `json:"items"`
+	Errors bool `json:"errors"`
+	Items  []struct {
+		Create bulkItem `json:"create"`
+	} `json:"items"`
 }
+
+// bulkFilter keeps Elasticsearch from sending (and us from parsing) what we ignore.
+var bulkFilter = []string{"errors", "items.*.status", "items.*.error.type", "items.*.error.reason"}
 
 // bulk sends docs with op_type create and returns one item per document, in order.
 func (e *esExporter) bulk(ctx context.Context, docs []pending, target func(*pending) (string, []byte)) ([]bulkItem, error) {
 	var body bytes.Buffer
+	size := 0
+	for i := range docs {
+		_, doc := target(&docs[i])
+		size += len(doc) + 96
+	}
+	body.Grow(size)
 	for i := range docs {
 		index, doc := target(&docs[i])
 		body.WriteString(`{"create":{"_index":`)
@@ -243,7 +256,7 @@ func (e *esExporter) bulk(ctx context.Context, docs []pending, target func(*pend
 		body.WriteByte('\n')
 	}
 	start := time.Now()
-	res, err := e.client.Bulk(&body, e.client.Bulk.WithContext(ctx))
+	res, err := e.client.Bulk(&body, e.client.Bulk.WithContext(ctx), e.client.Bulk.WithFilterPath(bulkFilter...))
 	e.metrics.bulkLatency.Record(ctx, time.Since(start).Seconds())
 	if err != nil {
 		return nil, fmt.Errorf("bulk request: %w", err)
@@ -267,10 +280,8 @@ func (e *esExporter) bulk(ctx context.Context, docs []pending, target func(*pend
 		return nil, fmt.Errorf("bulk response has %d items for %d documents", len(br.Items), len(docs))
 	}
 	items := make([]bulkItem, len(docs))
-	for i, m := range br.Items {
-		for _, it := range m {
-			items[i] = it
-		}
+	for i := range br.Items {
+		items[i] = br.Items[i].Create
 	}
 	return items, nil
 }
