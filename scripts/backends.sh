@@ -69,6 +69,11 @@ start_prom() {
   local pidf="$PROM_DIR/prometheus.pid"
   if pid_alive "$pidf" && wait_http "http://127.0.0.1:$PROM_PORT/-/ready" 1; then return 0; fi
   command -v prometheus >/dev/null || "$RECOBS_ROOT/scripts/install-deps.sh" apt
+  if [[ ${RECOBS_KEEP_DATA:-0} == 1 && -f "$PROM_DIR/prometheus.yml" ]]; then
+    log "restarting prometheus on its existing data"
+    start_prom_process
+    return
+  fi
   rm -rf "$PROM_DIR"; mkdir -p "$PROM_DIR"/{data,targets}
   cat > "$PROM_DIR/prometheus.yml" <<YML
 global:
@@ -84,6 +89,11 @@ scrape_configs:
       - files: ["$PROM_DIR/targets/*.json"]
         refresh_interval: 1s
 YML
+  start_prom_process
+}
+
+start_prom_process() {
+  local pidf="$PROM_DIR/prometheus.pid"
   log "starting prometheus on 127.0.0.1:$PROM_PORT"
   nohup /usr/bin/prometheus --config.file="$PROM_DIR/prometheus.yml" --storage.tsdb.path="$PROM_DIR/data" \
     --web.listen-address="127.0.0.1:$PROM_PORT" --web.enable-remote-write-receiver --web.enable-lifecycle \
