@@ -30,6 +30,35 @@ var renamed = map[string]string{
 	"log.parse_error":        "log.parse_error",
 }
 
+// ecsResource are the resource attributes that keep their ECS name at the document's top level;
+// the others go under `resource.*`.
+var ecsResource = map[string]bool{
+	"service.name": true, "service.version": true, "service.namespace": true, "service.instance.id": true,
+	"host.name": true, "deployment.environment": true,
+}
+
+// appendObject writes `,"name":{…}` with the entries of m that keep selects.
+func appendObject(buf []byte, name string, m pcommon.Map, keep func(string, pcommon.Value) bool) []byte {
+	buf = append(buf, ',')
+	buf = jsonenc.AppendString(buf, name)
+	buf = append(buf, ":{"...)
+	first := true
+	m.Range(func(k string, v pcommon.Value) bool {
+		if !keep(k, v) {
+			return true
+		}
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = jsonenc.AppendString(buf, k)
+		buf = append(buf, ':')
+		buf = appendValue(buf, v)
+		return true
+	})
+	return append(buf, '}')
+}
+
 // dropped are attributes already carried by the record's own fields.
 var dropped = map[string]bool{"timestamp": true, "level": true, "trace_id": true, "span_id": true}
 
@@ -102,57 +131,22 @@ func appendDocument(buf []byte, res pcommon.Resource, scope pcommon.Instrumentat
 		return true
 	})
 	if other {
-		buf = append(buf, `,"attributes":{`...)
-		first := true
-		lr.Attributes().Range(func(k string, v pcommon.Value) bool {
-			if !isOther(k, v) {
-				return true
-			}
-			if !first {
-				buf = append(buf, ',')
-			}
-			first = false
-			buf = jsonenc.AppendString(buf, k)
-			buf = append(buf, ':')
-			buf = appendValue(buf, v)
-			return true
-		})
-		buf = append(buf, '}')
+		buf = appendObject(buf, "attributes", lr.Attributes(), isOther)
 	}
-
-	if res.Attributes().Len() > 0 {
-		var rest bool
-		res.Attributes().Range(func(k string, v pcommon.Value) bool {
-			switch k {
-			case "service.name", "service.version", "service.namespace", "service.instance.id", "host.name", "deployment.environment":
-				buf = append(buf, ',')
-				buf = jsonenc.AppendString(buf, k)
-				buf = append(buf, ':')
-				buf = jsonenc.AppendString(buf, v.AsString())
-			default:
-				rest = true
-			}
+	var rest bool
+	res.Attributes().Range(func(k string, v pcommon.Value) bool {
+		if !ecsResource[k] {
+			rest = true
 			return true
-		})
-		if rest {
-			buf = append(buf, `,"resource":{`...)
-			first := true
-			res.Attributes().Range(func(k string, v pcommon.Value) bool {
-				switch k {
-				case "service.name", "service.version", "service.namespace", "service.instance.id", "host.name", "deployment.environment":
-					return true
-				}
-				if !first {
-					buf = append(buf, ',')
-				}
-				first = false
-				buf = jsonenc.AppendString(buf, k)
-				buf = append(buf, ':')
-				buf = appendValue(buf, v)
-				return true
-			})
-			buf = append(buf, '}')
 		}
+		buf = append(buf, ',')
+		buf = jsonenc.AppendString(buf, k)
+		buf = append(buf, ':')
+		buf = jsonenc.AppendString(buf, v.AsString())
+		return true
+	})
+	if rest {
+		buf = appendObject(buf, "resource", res.Attributes(), func(k string, _ pcommon.Value) bool { return !ecsResource[k] })
 	}
 	return append(buf, '}')
 }
