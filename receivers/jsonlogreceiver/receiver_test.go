@@ -1,17 +1,15 @@
 package jsonlogreceiver
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.uber.org/goleak"
+
+	"github.com/recobs/recobs/internal/testenv"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -37,28 +35,8 @@ func TestReceiverParsesServiceLines(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	f := NewFactory()
-	cfg := f.CreateDefaultConfig().(*Config)
-	cfg.InputConfig.Include = []string{filepath.Join(dir, "*.log")}
-	cfg.InputConfig.PollInterval = 20 * time.Millisecond
-	sink := new(consumertest.LogsSink)
-	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rcv.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := rcv.Shutdown(context.Background()); err != nil {
-			t.Error(err)
-		}
-	}()
-
-	deadline := time.Now().Add(10 * time.Second)
-	for sink.LogRecordCount() < 3 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	sink := startOn(t, dir)
+	testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= 3 }, "want 3 records")
 	if got := sink.LogRecordCount(); got != 3 {
 		t.Fatalf("want 3 records (2 parsed, 1 raw), got %d", got)
 	}
