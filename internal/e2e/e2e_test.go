@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,21 +38,23 @@ func TestPodEndToEnd(t *testing.T) {
 	colBin, svcBin := proctest.Build(t, "../../collector", "otelcol-recobs"), proctest.Build(t, "../../recsvc/cmd/recsvc", "recsvc")
 	dir := t.TempDir()
 	otlp, recsvcAddr, health := proctest.FreePort(t), proctest.FreePort(t), proctest.FreePort(t)
+	selfPort := strings.Split(proctest.FreePort(t), ":")[1]
 
 	col := proctest.Start(t, "collector", colBin, []string{"--config", "../../otelcol.yaml"}, map[string]string{
-		"RECOBS_HEALTH_ADDR":        health,
-		"RECOBS_STORAGE_DIR":        filepath.Join(dir, "storage"),
-		"RECSVC_LOG_GLOB":           filepath.Join(dir, "logs", "*.log"),
-		"RECOBS_OTLP_GRPC_ADDR":     otlp,
-		"RECOBS_OTLP_HTTP_ADDR":     proctest.FreePort(t),
-		"RECOBS_SELF_METRICS_PORT":  strings.Split(proctest.FreePort(t), ":")[1],
-		"RECSVC_METRICS_TARGET":     recsvcAddr,
-		"RECSVC_SCRAPE_INTERVAL":    "1s",
-		"RECOBS_ES_REPLICAS":        "0",
-		"ES_URL":                    esURL,
-		"JAEGER_OTLP_GRPC":          jaegerOTLP,
-		"PROM_REMOTE_WRITE_URL":     promURL + "/api/v1/write",
-		"RECOBS_RED_FLUSH_INTERVAL": "1s",
+		"RECOBS_HEALTH_ADDR":          health,
+		"RECOBS_STORAGE_DIR":          filepath.Join(dir, "storage"),
+		"RECSVC_LOG_GLOB":             filepath.Join(dir, "logs", "*.log"),
+		"RECOBS_OTLP_GRPC_ADDR":       otlp,
+		"RECOBS_OTLP_HTTP_ADDR":       proctest.FreePort(t),
+		"RECOBS_SELF_METRICS_PORT":    selfPort,
+		"RECOBS_SELF_SCRAPE_INTERVAL": "1s",
+		"RECSVC_METRICS_TARGET":       recsvcAddr,
+		"RECSVC_SCRAPE_INTERVAL":      "1s",
+		"RECOBS_ES_REPLICAS":          "0",
+		"ES_URL":                      esURL,
+		"JAEGER_OTLP_GRPC":            jaegerOTLP,
+		"PROM_REMOTE_WRITE_URL":       promURL + "/api/v1/write",
+		"RECOBS_RED_FLUSH_INTERVAL":   "1s",
 	}, "http://"+health+"/status")
 	defer col.Stop(t)
 
@@ -212,4 +216,21 @@ func TestPodEndToEnd(t *testing.T) {
 			return proctest.GetJSON(jaegerURL+"/api/traces/"+r.traceID, &tr) == nil && len(tr.Data) == 1 && len(tr.Data[0].Spans) == 4
 		}, "trace %s of %s (status %d) not complete in Jaeger", r.traceID, r.requestID, r.status)
 	}
+
+	// Accountability, from the collector's own metrics in Prometheus: every log record the
+	// receiver accepted was sent by the Elasticsearch exporter (the queue is empty by now).
+	// The collector's series carry its own service.instance.id (printed in its log lines).
+	m := regexp.MustCompile(`"service.instance.id": "([0-9a-f-]{36})"`).FindStringSubmatch(col.Output())
+	if m == nil {
+		t.Fatalf("no service.instance.id in the collector's output:\n%s", col.Output())
+	}
+	self := fmt.Sprintf(`{job="otelcol-recobs",instance=%q}`, m[1])
+	accepted := `sum(otelcol_receiver_accepted_log_records_total` + self + `)`
+	sentLogs := `sum(otelcol_exporter_sent_log_records_total` + self[:len(self)-1] + `,exporter="recobs_elasticsearch"})`
+	// (recsvc's own start and stop lines are accepted too: at least wantDocs.)
+	testenv.Eventually(t, 60*time.Second, func() bool {
+		a, s := query(accepted), query(sentLogs)
+		n, err := strconv.Atoi(a)
+		return err == nil && a == s && n >= wantDocs
+	}, "collector self-metrics: accepted %q, sent %q, want equal and at least %d", query(accepted), query(sentLogs), wantDocs)
 }
