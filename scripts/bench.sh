@@ -8,7 +8,8 @@ out="$RECOBS_STATE/bench"
 mkdir -p "$out"
 "$RECOBS_ROOT/scripts/install-deps.sh" apt tools jaeger
 
-log "Go benchmarks"
+log "Go benchmarks (the receiver reads ${RECOBS_BENCH_LINES:=1000000} lines)"
+export RECOBS_BENCH_LINES
 go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./... | tee "$out/go.txt" | grep -E '^(Benchmark|ok|FAIL)'
 
 was_up=$("$RECOBS_ROOT/scripts/backends.sh" status | grep -c 'jaeger: up' || true)
