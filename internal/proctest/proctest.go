@@ -78,6 +78,13 @@ func Start(t testing.TB, name, bin string, args []string, env map[string]string,
 	if err := p.Cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A test that fails half-way must not leave its processes running.
+	t.Cleanup(func() {
+		if p.Cmd.ProcessState == nil {
+			_ = p.Cmd.Process.Kill()
+			_ = p.Cmd.Wait()
+		}
+	})
 	testenv.Eventually(t, 60*time.Second, func() bool {
 		c := http.Client{Timeout: 2 * time.Second}
 		res, err := c.Get(readyURL)
