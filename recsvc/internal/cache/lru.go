@@ -35,17 +35,18 @@ func New[K comparable, V any](capacity int) *LRU[K, V] {
 func (c *LRU[K, V]) Get(key K) (V, bool) {
 	c.mu.Lock()
 	el, ok := c.items[key]
+	var val V
 	if ok {
 		c.order.MoveToFront(el)
+		val = el.Value.(*entry[K, V]).val // under the lock: Put may replace it
 	}
 	c.mu.Unlock()
 	if !ok {
 		c.misses.Add(1)
-		var zero V
-		return zero, false
+		return val, false
 	}
 	c.hits.Add(1)
-	return el.Value.(*entry[K, V]).val, true
+	return val, true
 }
 
 // Put stores val under key, evicting the least recently used entry when full.
