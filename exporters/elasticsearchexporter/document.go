@@ -41,22 +41,8 @@ var ecsResource = map[string]bool{
 func appendObject(buf []byte, name string, m pcommon.Map, keep func(string, pcommon.Value) bool) []byte {
 	buf = append(buf, ',')
 	buf = jsonenc.AppendString(buf, name)
-	buf = append(buf, ":{"...)
-	first := true
-	m.Range(func(k string, v pcommon.Value) bool {
-		if !keep(k, v) {
-			return true
-		}
-		if !first {
-			buf = append(buf, ',')
-		}
-		first = false
-		buf = jsonenc.AppendString(buf, k)
-		buf = append(buf, ':')
-		buf = appendValue(buf, v)
-		return true
-	})
-	return append(buf, '}')
+	buf = append(buf, ':')
+	return appendMapKeeping(buf, m, keep)
 }
 
 // dropped are attributes already carried by the record's own fields.
@@ -246,10 +232,16 @@ func appendValue(buf []byte, v pcommon.Value) []byte {
 	return append(buf, "null"...)
 }
 
-func appendMap(buf []byte, m pcommon.Map) []byte {
+func appendMap(buf []byte, m pcommon.Map) []byte { return appendMapKeeping(buf, m, nil) }
+
+// appendMapKeeping writes m as a JSON object, with only the entries keep selects (all when nil).
+func appendMapKeeping(buf []byte, m pcommon.Map, keep func(string, pcommon.Value) bool) []byte {
 	buf = append(buf, '{')
 	first := true
 	m.Range(func(k string, v pcommon.Value) bool {
+		if keep != nil && !keep(k, v) {
+			return true
+		}
 		if !first {
 			buf = append(buf, ',')
 		}
