@@ -9,6 +9,7 @@ package correlationprocessor // import "github.com/recobs/recobs/processors/corr
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -26,6 +27,9 @@ type Config struct {
 	TTL time.Duration `mapstructure:"ttl"`
 	// MaxEntries caps the learned request IDs; the oldest are evicted first.
 	MaxEntries int `mapstructure:"max_entries"`
+	// MaxBytes caps the table's memory; it becomes an entry cap at a measured cost per entry,
+	// and the lower of the two caps holds.
+	MaxBytes int `mapstructure:"max_bytes"`
 	// MaxWaitingRecords and MaxWaitingBytes cap the records waiting for their span; past
 	// either, the oldest waiting record is released at once (never dropped).
 	MaxWaitingRecords int `mapstructure:"max_waiting_records"`
@@ -55,6 +59,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxEntries < 1 {
 		errs = append(errs, errors.New("max_entries: must be at least 1"))
+	}
+	if c.MaxBytes < entryBytes*tableShards {
+		errs = append(errs, fmt.Errorf("max_bytes: must be at least %d", entryBytes*tableShards))
 	}
 	if c.MaxWaitingRecords < 1 || c.MaxWaitingBytes < 1 {
 		errs = append(errs, errors.New("max_waiting_records, max_waiting_bytes: must be at least 1"))

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -99,8 +100,10 @@ type stamper struct {
 	queue        *list.List // of *waiting, oldest first
 	waitingBytes int
 
-	outcomes metric.Int64Counter
-	stop     chan struct{}
+	outcomes   metric.Int64Counter
+	metricsReg metric.Registration
+	shared     atomic.Pointer[table] // table, for the metrics callback
+	stop       chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
 }
@@ -111,7 +114,10 @@ func (s *stamper) Capabilities() consumer.Capabilities {
 
 func (s *stamper) Start(context.Context, component.Host) error {
 	s.table = acquire(s.cfg)
+	s.shared.Store(s.table)
+	s.mu.Lock()
 	s.queue = list.New()
+	s.mu.Unlock()
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	tick := max(s.cfg.Window/10, 20*time.Millisecond)
 	go func() {
@@ -133,6 +139,9 @@ func (s *stamper) Start(context.Context, component.Host) error {
 
 // Shutdown releases every waiting record: nothing is left behind.
 func (s *stamper) Shutdown(ctx context.Context) error {
+	if s.metricsReg != nil {
+		_ = s.metricsReg.Unregister()
+	}
 	if s.stop == nil {
 		return nil
 	}
@@ -141,9 +150,19 @@ func (s *stamper) Shutdown(ctx context.Context) error {
 		close(s.stop)
 		<-s.done
 		err = s.releaseDue(ctx, true)
+		s.shared.Store(nil)
 		release(s.cfg)
 	})
 	return err
+}
+
+func (s *stamper) waitingRecords() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.queue == nil {
+		return 0
+	}
+	return s.queue.Len()
 }
 
 func (s *stamper) count(ctx context.Context, outcome string, n int64) {

@@ -3,10 +3,12 @@ package correlationprocessor
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -14,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
 
 	"github.com/recobs/recobs/internal/testenv"
@@ -207,8 +211,9 @@ func TestTableBoundedByEntries(t *testing.T) {
 	for i := range 5000 {
 		tb.learn(fmt.Sprintf("r%d", i), ids{}, now)
 	}
-	if tb.len() != 1000 || tb.evicted != 4000 {
-		t.Fatalf("len %d evicted %d", tb.len(), tb.evicted)
+	const capTotal = 1000
+	if tb.len() != capTotal || tb.evictions() != uint64(5000-capTotal) {
+		t.Fatalf("len %d evicted %d, want %d and %d", tb.len(), tb.evictions(), capTotal, 5000-capTotal)
 	}
 	if _, ok := tb.lookup("r4999", now); !ok {
 		t.Fatal("the newest entry must be kept")
@@ -216,6 +221,81 @@ func TestTableBoundedByEntries(t *testing.T) {
 	if _, ok := tb.lookup("r0", now); ok {
 		t.Fatal("the oldest entry must have been evicted")
 	}
+}
+
+func TestTableExpiresByTTLAndReturnsMemory(t *testing.T) {
+	tb := newTable(10_000, time.Minute)
+	start := time.Unix(1_700_000_000, 0)
+	for i := range 3000 {
+		tb.learn(fmt.Sprintf("r%d", i), ids{span: pcommon.SpanID{byte(i)}}, start.Add(time.Duration(i)*time.Millisecond))
+	}
+	tb.expire(start.Add(time.Minute + 1500*time.Millisecond))
+	if n := tb.len(); n != 1500 {
+		t.Fatalf("after expiry %d entries remain, want the 1500 learned from 1.5 s on", n)
+	}
+	if _, ok := tb.lookup("r2999", start.Add(time.Minute)); !ok {
+		t.Fatal("an entry within its TTL must be found")
+	}
+	if _, ok := tb.lookup("r2999", start.Add(2*time.Minute)); ok {
+		t.Fatal("an entry past its TTL must not be found even before expire runs")
+	}
+	tb.expire(start.Add(time.Hour))
+	if tb.len() != 0 {
+		t.Fatalf("%d entries outlived their TTL", tb.len())
+	}
+	for i := range tb.shards {
+		if tb.shards[i].ring != nil {
+			t.Fatal("a drained shard must give its memory back")
+		}
+	}
+}
+
+func TestCapacityHonoursBytes(t *testing.T) {
+	if got := capacity(1_000_000, 32<<20); got != (32<<20)/entryBytes {
+		t.Fatalf("capacity %d", got)
+	}
+	if got := capacity(1000, 128<<20); got != 1000 {
+		t.Fatalf("capacity %d", got)
+	}
+}
+
+// TestTableBytesPerEntry holds the table to entryBytes, the figure max_bytes is converted
+// with, at sizes that catch the maps just before and after they grow: a million request IDs
+// a minute within the configured memory.
+func TestTableBytesPerEntry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates a million entries")
+	}
+	keys := make([]string, 1_000_000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", i, i&0xffff, i&0xfff, i&0xfff, i)
+	}
+	for _, n := range []int{230_000, 460_000, 800_000, 1_000_000} {
+		before := heapInUse()
+		tb := newTable(n, time.Minute)
+		now := time.Now()
+		for i, k := range keys[:n] {
+			tb.learn(k, ids{trace: pcommon.TraceID{byte(i)}}, now.Add(time.Duration(i)*60*time.Microsecond))
+		}
+		after := heapInUse()
+		perEntry := float64(after-before) / float64(n)
+		t.Logf("%d request IDs learned: %.1f bytes each, %.1f MiB", n, perEntry, float64(after-before)/(1<<20))
+		if tb.len() != n {
+			t.Fatalf("the table holds %d of %d", tb.len(), n)
+		}
+		if perEntry > entryBytes {
+			t.Fatalf("%.1f bytes per entry exceeds entryBytes (%d): max_bytes would be exceeded", perEntry, entryBytes)
+		}
+		runtime.KeepAlive(tb)
+	}
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
 
 func TestConcurrentPipelinesUnderRace(t *testing.T) {
@@ -261,4 +341,134 @@ func BenchmarkLearn1M(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(ids1m))*float64(b.N)/b.Elapsed().Seconds(), "ids/s")
+}
+
+func TestSelfMetricsShowTableAndWaiting(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Store = t.Name()
+	cfg.MaxEntries = 2
+	cfg.Window = time.Hour
+	set := processortest.NewNopSettings(f.Type())
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	lsink := new(consumertest.LogsSink)
+	traces, err := f.CreateTraces(context.Background(), set, cfg, consumertest.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs, err := f.CreateLogs(context.Background(), set, cfg, lsink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []interface {
+		Start(context.Context, component.Host) error
+	}{traces, logs} {
+		if err := c.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		if err := traces.ConsumeTraces(context.Background(), span(fmt.Sprintf("r%d", i), byte(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := logs.ConsumeLogs(context.Background(), logLine("r4", "matched")); err != nil {
+		t.Fatal(err)
+	}
+	if err := logs.ConsumeLogs(context.Background(), logLine("never", "waits")); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{
+		"recobs_correlation_table_entries":   2,
+		"recobs_correlation_table_evictions": 3,
+		"recobs_correlation_waiting_records": 1,
+		"recobs_correlation_log_records":     1,
+	}
+	for name, v := range want {
+		m, err := tel.GetMetric(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := sumInt64(m); got != v {
+			t.Errorf("%s = %d, want %d", name, got, v)
+		}
+	}
+	if err := logs.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := traces.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if lsink.LogRecordCount() != 2 {
+		t.Fatalf("%d records out, want both", lsink.LogRecordCount())
+	}
+}
+
+func sumInt64(m metricdata.Metrics) int64 {
+	var n int64
+	switch d := m.Data.(type) {
+	case metricdata.Sum[int64]:
+		for _, p := range d.DataPoints {
+			n += p.Value
+		}
+	case metricdata.Gauge[int64]:
+		for _, p := range d.DataPoints {
+			n += p.Value
+		}
+	}
+	return n
+}
+
+// BenchmarkStampLogs: the logs side on batches of 1,000 records whose spans are known.
+func BenchmarkStampLogs(b *testing.B) {
+	tb := newTable(1_000_000, time.Hour)
+	now := time.Now()
+	const batch = 1000
+	for i := range batch {
+		tb.learn(fmt.Sprintf("req-%d", i), ids{trace: pcommon.TraceID{1}, span: pcommon.SpanID{1}}, now)
+	}
+	cfg := createDefaultConfig().(*Config)
+	cfg.Window = 0
+	s := &stamper{cfg: cfg, next: consumertest.NewNop(), table: tb, now: time.Now, outcomes: noop.Int64Counter{}}
+	tmpl := plog.NewLogs()
+	lrs := tmpl.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i := range batch {
+		lr := lrs.AppendEmpty()
+		lr.Body().SetStr("recommendation_request")
+		lr.Attributes().PutStr("request_id", fmt.Sprintf("req-%d", i))
+	}
+	ld := plog.NewLogs()
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		tmpl.CopyTo(ld)
+		b.StartTimer()
+		if err := s.ConsumeLogs(context.Background(), ld); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "logs/s")
+}
+
+// BenchmarkLearnSpans: the traces side on batches of 1,000 server spans.
+func BenchmarkLearnSpans(b *testing.B) {
+	cfg := createDefaultConfig().(*Config)
+	l := &learner{cfg: cfg, table: newTable(1_000_000, time.Hour), now: time.Now}
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	n := 0
+	for range 1000 {
+		s := spans.AppendEmpty()
+		s.Attributes().PutEmptySlice(cfg.SpanAttribute).AppendEmpty().SetStr(fmt.Sprintf("req-%d", n))
+		n++
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.process(context.Background(), td); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(1000*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
 }
