@@ -104,8 +104,8 @@ type stamper struct {
 	metricsReg metric.Registration
 	shared     atomic.Pointer[table] // table, for the metrics callback
 	stop       chan struct{}
-	done     chan struct{}
-	stopOnce sync.Once
+	done       chan struct{}
+	stopOnce   sync.Once
 }
 
 func (s *stamper) Capabilities() consumer.Capabilities {
