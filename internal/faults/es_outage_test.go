@@ -31,9 +31,11 @@ func backends(t *testing.T, env []string, args ...string) {
 	}
 }
 
-// TestElasticsearchOutageWithCollectorKill: lines keep coming while Elasticsearch is down;
-// the collector is SIGKILLed during the outage and restarted; Elasticsearch comes back.
-// Every line must then be in Elasticsearch exactly once.
+// TestElasticsearchOutageWithCollectorKill: lines keep coming while Elasticsearch is down
+// for 60 s; the collector is SIGKILLed half-way through the outage and restarted;
+// Elasticsearch comes back. The exporter's queue-size self-metric must show the backlog and
+// then drain to zero; every line must be in Elasticsearch exactly once; the collector's peak
+// RSS must stay under its memory limit.
 func TestElasticsearchOutageWithCollectorKill(t *testing.T) {
 	esURL := testenv.ElasticsearchURL(t)
 	bin := proctest.Build(t, "../../collector", "otelcol-recobs")
@@ -41,8 +43,10 @@ func TestElasticsearchOutageWithCollectorKill(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	const memLimitMiB = 400
 	env, health := proctest.CollectorEnv(t, dir, map[string]string{
-		"ES_URL":                esURL,
+		"ES_URL":                  esURL,
+		"RECOBS_MEMORY_LIMIT_MIB": fmt.Sprint(memLimitMiB),
 		"JAEGER_OTLP_GRPC":      proctest.FreePort(t),
 		"PROM_REMOTE_WRITE_URL": "http://" + proctest.FreePort(t) + "/api/v1/write",
 	})
@@ -85,18 +89,37 @@ func TestElasticsearchOutageWithCollectorKill(t *testing.T) {
 		return r.Count
 	}
 
+	queued := func() float64 {
+		v, err := proctest.SelfMetric(env["RECOBS_SELF_METRICS_PORT"], "otelcol_exporter_queue_size", map[string]string{"exporter": "recobs_elasticsearch"})
+		if err != nil {
+			return -1
+		}
+		return v
+	}
+	var peakRSS int64
+	notePeak := func(p *proctest.Process) {
+		if rss, err := p.PeakRSS(); err == nil {
+			peakRSS = max(peakRSS, rss)
+		}
+	}
+
 	col := startCol()
 	testenv.Eventually(t, 60*time.Second, func() bool { return count(esURL) > 0 }, "nothing reached Elasticsearch")
 	backends(t, nil, "stop", "es")
-	time.Sleep(15 * time.Second) // the outage: lines pile up in the persistent queue
-	col.Kill(t)                  // and the sidecar dies in the middle of it
+	outageEnd := time.Now().Add(60 * time.Second)
+	// The backlog shows in the exporter's queue-size self-metric.
+	testenv.Eventually(t, 30*time.Second, func() bool { return queued() >= 100 }, "queue size %v during the outage, want the backlog", queued())
+	time.Sleep(time.Until(outageEnd.Add(-30 * time.Second))) // the outage goes on
+	notePeak(col)
+	col.Kill(t) // and the sidecar dies in the middle of it
 	col = startCol()
 	defer col.Stop(t)
-	time.Sleep(5 * time.Second)
+	testenv.Eventually(t, 30*time.Second, func() bool { return queued() > 0 }, "the persisted backlog must be back in the queue after the restart, queue size %v", queued())
+	time.Sleep(time.Until(outageEnd)) // the rest of the 60 s outage
 	backends(t, []string{"RECOBS_KEEP_DATA=1"}, "start", "es")
-	time.Sleep(5 * time.Second)
 	close(stop)
 	<-done
+	testenv.Eventually(t, 180*time.Second, func() bool { return queued() == 0 }, "the queue must drain after the outage, queue size %v", queued())
 	mu.Lock()
 	total := written
 	mu.Unlock()
@@ -110,5 +133,9 @@ func TestElasticsearchOutageWithCollectorKill(t *testing.T) {
 	if n != total || len(dups) > 0 {
 		t.Fatalf("wrote %d lines; Elasticsearch holds %d documents, duplicated: %v", total, n, dups)
 	}
-	t.Logf("%d lines written across an Elasticsearch outage and a collector SIGKILL: all stored once", total)
+	notePeak(col)
+	if peakRSS > memLimitMiB<<20 {
+		t.Errorf("collector peak RSS %d MiB exceeds its %d MiB memory limit", peakRSS>>20, memLimitMiB)
+	}
+	t.Logf("%d lines written across a 60 s Elasticsearch outage and a collector SIGKILL: all stored once; peak RSS %d MiB", total, peakRSS>>20)
 }
