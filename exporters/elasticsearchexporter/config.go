@@ -25,6 +25,8 @@ type Config struct {
 	Index string `mapstructure:"index"`
 	// DeadLetterIndex receives documents Elasticsearch rejected for good (mapping errors, other 4xx).
 	DeadLetterIndex string `mapstructure:"dead_letter_index"`
+	// BulkMaxBytes caps one _bulk request body; a larger batch goes in several requests.
+	BulkMaxBytes int `mapstructure:"bulk_max_bytes"`
 	// Template is the composable index template installed at start over the daily indices.
 	Template TemplateConfig `mapstructure:"template"`
 
@@ -62,6 +64,9 @@ func (c *Config) Validate() error {
 	}
 	if err := validIndexName(c.DeadLetterIndex); err != nil {
 		errs = append(errs, fmt.Errorf("dead_letter_index: %w", err))
+	}
+	if c.BulkMaxBytes < 1024 {
+		errs = append(errs, errors.New("bulk_max_bytes: must be at least 1024"))
 	}
 	if c.Template.Name == "" {
 		errs = append(errs, errors.New("template.name: must not be empty"))

@@ -215,13 +215,15 @@ func (e *esExporter) encode(ld plog.Logs) []pending {
 }
 
 type bulkItem struct {
-	Index  string `json:"_index"`
-	ID     string `json:"_id"`
-	Status int    `json:"status"`
-	Error  *struct {
-		Type   string `json:"type"`
-		Reason string `json:"reason"`
-	} `json:"error,omitempty"`
+	Index  string     `json:"_index"`
+	ID     string     `json:"_id"`
+	Status int        `json:"status"`
+	Error  *bulkError `json:"error,omitempty"`
+}
+
+type bulkError struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
 }
 
 // bulkResponse is the _bulk answer, trimmed by filter_path to what we act on. Every action
@@ -236,14 +238,55 @@ type bulkResponse struct {
 // bulkFilter keeps Elasticsearch from sending (and us from parsing) what we ignore.
 var bulkFilter = []string{"errors", "items.*.status", "items.*.error.type", "items.*.error.reason"}
 
-// bulk sends docs with op_type create and returns one item per document, in order.
+// actionOverhead bounds the bytes of one document's action line ({"create":{...}}).
+const actionOverhead = 160
+
+// bulk sends docs with op_type create, in requests of at most bulk_max_bytes, and returns
+// one item per document, in order. When a later request fails as a whole, what earlier
+// requests stored stays stored: the rest come back as items to retry.
 func (e *esExporter) bulk(ctx context.Context, docs []pending, target func(*pending) (string, []byte)) ([]bulkItem, error) {
-	var body bytes.Buffer
-	size := 0
-	for i := range docs {
-		_, doc := target(&docs[i])
-		size += len(doc) + 96
+	items := make([]bulkItem, 0, len(docs))
+	limit := e.cfg.BulkMaxBytes
+	for start := 0; start < len(docs); {
+		end, size := start, 0
+		for end < len(docs) {
+			_, doc := target(&docs[end])
+			if end > start && size+len(doc)+actionOverhead > limit {
+				break
+			}
+			size += len(doc) + actionOverhead
+			end++
+		}
+		got, err := e.bulkRequest(ctx, docs[start:end], target, size)
+		var tooLarge *errTooLarge
+		switch {
+		case errors.As(err, &tooLarge) && end-start > 1:
+			// Elasticsearch's http.max_content_length is below ours: halve and go on.
+			limit = max(size/2, 1)
+			continue
+		case errors.As(err, &tooLarge):
+			items = append(items, bulkItem{Status: http.StatusRequestEntityTooLarge, Error: &bulkError{Type: "request_entity_too_large", Reason: tooLarge.Error()}})
+		case err != nil && start == 0:
+			return nil, err
+		case err != nil:
+			for range docs[start:] {
+				items = append(items, bulkItem{Status: http.StatusServiceUnavailable, Error: &bulkError{Type: "bulk_request_failed", Reason: err.Error()}})
+			}
+			return items, nil
+		default:
+			items = append(items, got...)
+		}
+		start = end
 	}
+	return items, nil
+}
+
+type errTooLarge struct{ msg string }
+
+func (e *errTooLarge) Error() string { return e.msg }
+
+func (e *esExporter) bulkRequest(ctx context.Context, docs []pending, target func(*pending) (string, []byte), size int) ([]bulkItem, error) {
+	var body bytes.Buffer
 	body.Grow(size)
 	for i := range docs {
 		index, doc := target(&docs[i])
@@ -265,11 +308,19 @@ func (e *esExporter) bulk(ctx context.Context, docs []pending, target func(*pend
 	if res.IsError() {
 		msg, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
 		err := fmt.Errorf("bulk request: %s: %s", res.Status(), msg)
-		if res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500 {
+		switch {
+		case res.StatusCode == http.StatusRequestEntityTooLarge:
+			return nil, &errTooLarge{msg: err.Error()}
+		case res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500:
+			return nil, err
+		case res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden:
+			// Credentials being rotated or a role being fixed: the documents are fine and
+			// wait in the queue until they are accepted.
+			e.logger.Error("Elasticsearch refused the credentials; documents stay queued", zap.Int("status", res.StatusCode))
 			return nil, err
 		}
 		// A whole-request 4xx is a bug in what we send, not in one document; retrying would
-		// loop forever and dropping would lose data, so it is surfaced as permanent.
+		// loop forever, so it is surfaced as permanent (and counted as failed by exporterhelper).
 		return nil, consumererror.NewPermanent(err)
 	}
 	var br bulkResponse
@@ -285,6 +336,9 @@ func (e *esExporter) bulk(ctx context.Context, docs []pending, target func(*pend
 	}
 	return items, nil
 }
+
+// maxDeadLetterDocument caps the copy of a refused document in its dead-letter entry.
+const maxDeadLetterDocument = 1 << 20
 
 // deadLetter stores refused documents, with the reason, in the dead-letter index. It returns
 // the documents that could not be stored there either, for a retry.
@@ -308,8 +362,16 @@ func (e *esExporter) deadLetter(ctx context.Context, docs []*pending, items []bu
 			b = jsonenc.AppendString(b, items[i].Error.Reason)
 			b = append(b, '}')
 		}
+		doc := p.doc
+		if len(doc) > maxDeadLetterDocument {
+			// A document too large for Elasticsearch is kept in part, flagged, rather than
+			// bounced between the two indices forever.
+			doc = doc[:maxDeadLetterDocument]
+			b = append(b, `,"document_truncated":true,"document_bytes":`...)
+			b = fmt.Appendf(b, "%d", len(p.doc))
+		}
 		b = append(b, `,"document":`...)
-		b = jsonenc.AppendString(b, string(p.doc))
+		b = jsonenc.AppendString(b, string(doc))
 		b = append(b, '}')
 		batch[i] = pending{index: e.cfg.DeadLetterIndex, id: p.id, doc: b}
 		e.logger.Warn("document refused by Elasticsearch; written to the dead-letter index",

@@ -31,10 +31,12 @@ func createDefaultConfig() component.Config {
 		Endpoints:       []string{"http://127.0.0.1:9200"},
 		Index:           "recommendations-%{+YYYY.MM.dd}",
 		DeadLetterIndex: "recommendations-dead-letter",
-		Template:        TemplateConfig{Name: "recommendations", Shards: 1, Replicas: 1},
-		Timeout:         exporterhelper.NewDefaultTimeoutConfig(),
-		QueueConfig:     configoptional.Some(queue),
-		BackOff:         backoff,
+		// Elasticsearch's guidance is 5–15 MB a bulk; its own hard limit is 100 MB.
+		BulkMaxBytes: 8 << 20,
+		Template:     TemplateConfig{Name: "recommendations", Shards: 1, Replicas: 1},
+		Timeout:      exporterhelper.NewDefaultTimeoutConfig(),
+		QueueConfig:  configoptional.Some(queue),
+		BackOff:      backoff,
 	}
 }
 

@@ -47,8 +47,8 @@ func TestElasticsearchOutageWithCollectorKill(t *testing.T) {
 	env, health := proctest.CollectorEnv(t, dir, map[string]string{
 		"ES_URL":                  esURL,
 		"RECOBS_MEMORY_LIMIT_MIB": fmt.Sprint(memLimitMiB),
-		"JAEGER_OTLP_GRPC":      proctest.FreePort(t),
-		"PROM_REMOTE_WRITE_URL": "http://" + proctest.FreePort(t) + "/api/v1/write",
+		"JAEGER_OTLP_GRPC":        proctest.FreePort(t),
+		"PROM_REMOTE_WRITE_URL":   "http://" + proctest.FreePort(t) + "/api/v1/write",
 	})
 	startCol := func() *proctest.Process {
 		return proctest.Start(t, "collector", bin, []string{"--config", "../../otelcol.yaml"}, env, health)

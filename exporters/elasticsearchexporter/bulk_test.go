@@ -1,0 +1,139 @@
+package elasticsearchexporter
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/recobs/recobs/internal/testenv"
+)
+
+// fakeBulk answers _bulk with 201 for every item, refusing bodies over maxBody with 413.
+type fakeBulk struct {
+	mu       sync.Mutex
+	maxBody  int
+	requests int
+	refused  int
+	largest  int
+	items    int
+}
+
+func (f *fakeBulk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	w.Header().Set("Content-Type", "application/json")
+	if !strings.HasSuffix(r.URL.Path, "/_bulk") {
+		_, _ = io.WriteString(w, `{"acknowledged":true}`)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.maxBody > 0 && len(body) > f.maxBody {
+		f.refused++
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	f.requests++
+	f.largest = max(f.largest, len(body))
+	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+	var items []string
+	for i := 0; i < len(lines); i += 2 {
+		items = append(items, `{"create":{"status":201}}`)
+	}
+	f.items += len(items)
+	fmt.Fprintf(w, `{"errors":false,"items":[%s]}`, strings.Join(items, ","))
+}
+
+func manyRecords(n, bodyBytes int) []func(plog.LogRecord) {
+	now := time.Now()
+	var out []func(plog.LogRecord)
+	for i := range n {
+		out = append(out, record(now.Add(time.Duration(i)), fmt.Sprintf("%06d", i)+strings.Repeat("x", bodyBytes), map[string]any{"request_id": fmt.Sprintf("r%d", i)}))
+	}
+	return out
+}
+
+func TestBulkSplitByBytes(t *testing.T) {
+	fake := &fakeBulk{}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoints = []string{srv.URL}
+	cfg.BulkMaxBytes = 4096
+	exp := startExporter(t, cfg)
+	if err := exp.pushLogs(context.Background(), logsAt(manyRecords(60, 200)...)); err != nil {
+		t.Fatal(err)
+	}
+	if fake.items != 60 || fake.requests < 4 || fake.largest > cfg.BulkMaxBytes {
+		t.Fatalf("60 documents in %d requests (largest %d bytes, cap %d): %d items", fake.requests, fake.largest, cfg.BulkMaxBytes, fake.items)
+	}
+	// A document larger than the cap still goes, alone.
+	if err := exp.pushLogs(context.Background(), logsAt(manyRecords(1, 10_000)...)); err != nil {
+		t.Fatal(err)
+	}
+	if fake.items != 61 {
+		t.Fatalf("the oversize document was not sent: %d items", fake.items)
+	}
+}
+
+// TestBulkHalvesOn413: a server whose http.max_content_length is below bulk_max_bytes
+// answers 413; the exporter halves its requests until they pass, losing nothing.
+func TestBulkHalvesOn413(t *testing.T) {
+	fake := &fakeBulk{maxBody: 3000}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoints = []string{srv.URL}
+	exp := startExporter(t, cfg)
+	if err := exp.pushLogs(context.Background(), logsAt(manyRecords(40, 150)...)); err != nil {
+		t.Fatal(err)
+	}
+	if fake.items != 40 || fake.refused == 0 || fake.largest > 3000 {
+		t.Fatalf("items %d refused %d largest %d", fake.items, fake.refused, fake.largest)
+	}
+}
+
+// TestBulkSplitRealElasticsearch: many small requests into the real node, every document once.
+func TestBulkSplitRealElasticsearch(t *testing.T) {
+	url := testenv.ElasticsearchURL(t)
+	prefix := testenv.UniqueName("recobs-split-")
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoints = []string{url}
+	cfg.Index = prefix + "-%{+YYYY.MM.dd}"
+	cfg.DeadLetterIndex = prefix + "-dead-letter"
+	cfg.Template = TemplateConfig{Name: prefix, Shards: 1, Replicas: 0}
+	cfg.BulkMaxBytes = 8192
+	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cleanupIndices(es, prefix) })
+	exp := startExporter(t, cfg)
+	if err := exp.pushLogs(context.Background(), logsAt(manyRecords(300, 100)...)); err != nil {
+		t.Fatal(err)
+	}
+	refresh(t, es, prefix+"-*")
+	if n := count(t, es, prefix+"-2*", ""); n != 300 {
+		t.Fatalf("want 300 documents, got %d", n)
+	}
+}
+
+func cleanupIndices(es *elasticsearch.Client, prefix string) {
+	if res, err := es.Indices.Delete([]string{prefix + "*"}); err == nil {
+		res.Body.Close()
+	}
+	for _, n := range []string{prefix, prefix + "-dead-letter"} {
+		if res, err := es.Indices.DeleteIndexTemplate(n); err == nil {
+			res.Body.Close()
+		}
+	}
+}
