@@ -56,6 +56,7 @@ func TestBadConfigNamesTheField(t *testing.T) {
 		{`index: "recommendations-%{+YYYY.MM.dd}"`, `index: "Recommendations-%{+YYYY.MM.dd}"`, "index"},
 		{`endpoints: ["${env:ES_URL:-http://127.0.0.1:9200}"]`, `endpoints: []`, "endpoints"},
 		{"    storage: file_storage\n  prometheus/recsvc:", "    storage: file_storage\n    no_such_field: 1\n  prometheus/recsvc:", "no_such_field"},
+		{"    resource_to_labels: [deployment.environment]\n", "    resource_to_labels: [deployment.environment]\n    scrape: {endpoint: 127.0.0.1:0, max_series: 0}\n", "scrape.max_series"},
 	} {
 		bad := strings.Replace(string(src), tc.from, tc.to, 1)
 		if bad == string(src) {

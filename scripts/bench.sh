@@ -6,16 +6,18 @@ source "$(dirname "$0")/lib.sh"
 cd "$RECOBS_ROOT"
 out="$RECOBS_STATE/bench"
 mkdir -p "$out"
-"$RECOBS_ROOT/scripts/install-deps.sh" apt tools jaeger
+"$RECOBS_ROOT/scripts/install-deps.sh"
+
+# The exporter benchmarks measure against the real Elasticsearch and Prometheus; recsvc's
+# spans go to the real Jaeger.
+was_up=$("$RECOBS_ROOT/scripts/backends.sh" status | grep -c ': up' || true)
+"$RECOBS_ROOT/scripts/backends.sh" start
+[[ $was_up -eq 3 ]] || trap '"$RECOBS_ROOT/scripts/backends.sh" stop' EXIT
+source "$RECOBS_STATE/backends.env"
 
 log "Go benchmarks (the receiver reads ${RECOBS_BENCH_LINES:=1000000} lines)"
 export RECOBS_BENCH_LINES
 go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./... | tee "$out/go.txt" | grep -E '^(Benchmark|ok|FAIL)'
-
-was_up=$("$RECOBS_ROOT/scripts/backends.sh" status | grep -c 'jaeger: up' || true)
-"$RECOBS_ROOT/scripts/backends.sh" start jaeger
-[[ $was_up -eq 1 ]] || trap '"$RECOBS_ROOT/scripts/backends.sh" stop jaeger' EXIT
-source "$RECOBS_STATE/backends.env"
 
 port=18080
 duration=${WRK_DURATION:-10s}

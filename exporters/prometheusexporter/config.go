@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -18,8 +19,11 @@ import (
 // Config is the exporter's configuration.
 type Config struct {
 	// ClientConfig holds the remote-write endpoint (e.g. http://127.0.0.1:9090/api/v1/write),
-	// TLS, headers and the per-request timeout.
+	// TLS, headers and the per-request timeout. An empty endpoint turns remote write off
+	// (then scrape must be set).
 	confighttp.ClientConfig `mapstructure:",squash"`
+	// Scrape, when set, also serves the newest point of every series for Prometheus to scrape.
+	Scrape configoptional.Optional[ScrapeConfig] `mapstructure:"scrape"`
 	// Namespace prefixes every metric name.
 	Namespace string `mapstructure:"namespace"`
 	// ResourceToLabels promotes these resource attributes to labels on every series (beyond
@@ -32,12 +36,34 @@ type Config struct {
 	BackOff     configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
 }
 
+// ScrapeConfig is the scrape endpoint: where it listens, and how many series it holds.
+type ScrapeConfig struct {
+	confighttp.ServerConfig `mapstructure:",squash"`
+	// MaxSeries caps the series held; past it new series are refused and counted.
+	MaxSeries int `mapstructure:"max_series"`
+	// Expiration drops a series not updated for this long.
+	Expiration time.Duration `mapstructure:"expiration"`
+}
+
 // Validate fails at start with the field's name.
 func (c *Config) Validate() error {
 	var errs []error
-	u, err := url.Parse(c.Endpoint)
-	if c.Endpoint == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	switch u, err := url.Parse(c.Endpoint); {
+	case c.Endpoint == "" && !c.Scrape.HasValue():
+		errs = append(errs, errors.New("endpoint: a remote-write URL is required unless scrape is set"))
+	case c.Endpoint != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == ""):
 		errs = append(errs, fmt.Errorf("endpoint: %q is not an http(s) URL of a remote-write receiver", c.Endpoint))
+	}
+	if s := c.Scrape.Get(); s != nil {
+		if s.NetAddr.Endpoint == "" {
+			errs = append(errs, errors.New("scrape.endpoint: must be set (e.g. 127.0.0.1:9464)"))
+		}
+		if s.MaxSeries < 1 {
+			errs = append(errs, errors.New("scrape.max_series: must be at least 1"))
+		}
+		if s.Expiration <= 0 {
+			errs = append(errs, errors.New("scrape.expiration: must be positive"))
+		}
 	}
 	for k := range c.ExternalLabels {
 		if k == "" || k == "__name__" {

@@ -13,6 +13,7 @@ import (
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -28,46 +29,114 @@ type promExporter struct {
 	tr     *translator
 	client *http.Client
 
-	samples, skipped, rejected metric.Int64Counter
+	scrape       *scrapeCache
+	scrapeServer *http.Server
+	serveDone    chan struct{}
+
+	samples, skipped, rejected, scrapeRefused metric.Int64Counter
+	metricsReg                                metric.Registration
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*promExporter, error) {
 	m := set.MeterProvider.Meter("github.com/recobs/recobs/exporters/prometheusexporter")
 	e := &promExporter{cfg: cfg, set: set, tr: newTranslator(cfg)}
-	var errs [3]error
+	if sc := cfg.Scrape.Get(); sc != nil {
+		e.scrape = newScrapeCache(sc.MaxSeries, sc.Expiration, set.Logger)
+	}
+	var errs [7]error
 	e.samples, errs[0] = m.Int64Counter("recobs_prometheus_samples_sent", metric.WithDescription("Samples Prometheus accepted over remote write."), metric.WithUnit("{sample}"))
-	e.skipped, errs[1] = m.Int64Counter("recobs_prometheus_points_skipped", metric.WithDescription("Data points with no faithful Prometheus form (delta temporality, exponential histograms, invalid names), by reason."), metric.WithUnit("{point}"))
+	e.skipped, errs[1] = m.Int64Counter("recobs_prometheus_points_skipped", metric.WithDescription("Data points with no faithful Prometheus form (delta temporality, invalid names, inconsistent histograms), by reason."), metric.WithUnit("{point}"))
 	e.rejected, errs[2] = m.Int64Counter("recobs_prometheus_samples_rejected", metric.WithDescription("Samples in requests Prometheus refused for good (4xx other than 429)."), metric.WithUnit("{sample}"))
+	e.scrapeRefused, errs[3] = m.Int64Counter("recobs_prometheus_scrape_series_refused", metric.WithDescription("Points the scrape endpoint refused: a new series past max_series, or a name reused with another type."), metric.WithUnit("{point}"))
+	var series, expired metric.Int64Observable
+	series, errs[4] = m.Int64ObservableGauge("recobs_prometheus_scrape_series", metric.WithDescription("Series the scrape endpoint holds."), metric.WithUnit("{series}"))
+	expired, errs[5] = m.Int64ObservableCounter("recobs_prometheus_scrape_series_expired", metric.WithDescription("Series dropped from the scrape endpoint after no update for the expiration."), metric.WithUnit("{series}"))
+	if e.scrape != nil && errs[4] == nil && errs[5] == nil {
+		e.metricsReg, errs[6] = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+			n, _, exp := e.scrape.stats()
+			o.ObserveInt64(series, int64(n))
+			o.ObserveInt64(expired, exp)
+			return nil
+		}, series, expired)
+	}
 	return e, errors.Join(errs[:]...)
 }
 
 func (e *promExporter) start(ctx context.Context, host component.Host) error {
-	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.set.TelemetrySettings)
-	if err != nil {
-		return err
+	if e.cfg.Endpoint != "" {
+		client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.set.TelemetrySettings)
+		if err != nil {
+			return err
+		}
+		e.client = client
 	}
-	e.client = client
+	if sc := e.cfg.Scrape.Get(); sc != nil {
+		ln, err := sc.ToListener(ctx)
+		if err != nil {
+			return fmt.Errorf("scrape.endpoint: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", e.scrape)
+		srv, err := sc.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, mux)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("scrape: %w", err)
+		}
+		e.scrapeServer, e.serveDone = srv, make(chan struct{})
+		go func() {
+			defer close(e.serveDone)
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+			}
+		}()
+	}
 	return nil
 }
 
-func (e *promExporter) shutdown(context.Context) error {
+func (e *promExporter) shutdown(ctx context.Context) error {
+	if e.metricsReg != nil {
+		_ = e.metricsReg.Unregister()
+	}
 	if e.client != nil {
 		e.client.CloseIdleConnections()
+	}
+	if e.scrapeServer != nil {
+		err := e.scrapeServer.Shutdown(ctx)
+		<-e.serveDone
+		return err
 	}
 	return nil
 }
 
 func (e *promExporter) push(ctx context.Context, md pmetric.Metrics) error {
-	series, sk := e.tr.translate(md)
-	for reason, n := range map[string]int{"delta_temporality": sk.delta, "exponential_histogram": sk.exponential, "invalid_name": sk.invalid} {
-		if n > 0 {
-			e.skipped.Add(ctx, int64(n), metric.WithAttributes(attribute.String("reason", reason)))
+	if e.scrape != nil {
+		now := time.Now()
+		e.scrape.expire(now) // also when nobody scrapes, so idle series never pile up
+		refused, sk := e.scrape.update(e.tr, md, now)
+		if refused > 0 {
+			e.scrapeRefused.Add(ctx, int64(refused))
+		}
+		if e.client == nil { // scrape only: its skips are the ones to count
+			e.countSkipped(ctx, sk)
 		}
 	}
+	if e.client == nil {
+		return nil
+	}
+	series, sk := e.tr.translate(md)
+	e.countSkipped(ctx, sk)
 	if len(series) == 0 {
 		return nil
 	}
 	return e.send(ctx, series)
+}
+
+func (e *promExporter) countSkipped(ctx context.Context, sk skipped) {
+	for reason, n := range map[string]int{"delta_temporality": sk.delta, "invalid_name": sk.invalid, "invalid_histogram": sk.badHistogram} {
+		if n > 0 {
+			e.skipped.Add(ctx, int64(n), metric.WithAttributes(attribute.String("reason", reason)))
+		}
+	}
 }
 
 func (e *promExporter) send(ctx context.Context, series []prompb.TimeSeries) error {

@@ -31,7 +31,9 @@ func createDefaultConfig() component.Config {
 	queue.BlockOnOverflow = true
 	backoff := configretry.NewDefaultBackOffConfig()
 	backoff.MaxElapsedTime = 0
-	return &Config{ClientConfig: client, QueueConfig: configoptional.Some(queue), BackOff: backoff}
+	scrape := ScrapeConfig{ServerConfig: confighttp.NewDefaultServerConfig(), MaxSeries: 10_000, Expiration: 5 * time.Minute}
+	scrape.NetAddr.Endpoint = "127.0.0.1:9464"
+	return &Config{ClientConfig: client, Scrape: configoptional.Default(scrape), QueueConfig: configoptional.Some(queue), BackOff: backoff}
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {

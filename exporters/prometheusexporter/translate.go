@@ -26,7 +26,7 @@ type translator struct {
 
 // skipped counts points that have no faithful Prometheus form, by reason.
 type skipped struct {
-	delta, exponential, invalid int
+	delta, invalid, badHistogram int
 }
 
 func newTranslator(cfg *Config) *translator {
@@ -277,8 +277,32 @@ func (t *translator) metric(m pmetric.Metric, base labelSet, series func(labelSe
 			series(ls, name+"_count", ts, sampleValue(p.Flags(), float64(p.Count())))
 		}
 	case pmetric.MetricTypeExponentialHistogram:
-		// Native histograms over remote write are planned (issue 7); until then counted.
-		sk.exponential += m.ExponentialHistogram().DataPoints().Len()
+		eh := m.ExponentialHistogram()
+		pts := eh.DataPoints()
+		if eh.AggregationTemporality() == pmetric.AggregationTemporalityDelta {
+			sk.delta += pts.Len()
+			return 0
+		}
+		name := build(otlptranslator.MetricTypeExponentialHistogram)
+		if name == "" {
+			sk.invalid += pts.Len()
+			return 0
+		}
+		for i := 0; i < pts.Len(); i++ {
+			p := pts.At(i)
+			h, err := nativeHistogram(p)
+			if err != nil {
+				sk.badHistogram++
+				continue
+			}
+			ts := ms(p.Timestamp())
+			latest = max(latest, ts)
+			// A native histogram is one series whose sample is the whole histogram.
+			s := series(t.pointLabels(base, p.Attributes()), name, ts, 0)
+			s.Samples = nil
+			s.Histograms = []prompb.Histogram{prompb.FromIntHistogram(ts, h)}
+			s.Exemplars = exemplars(p.Exemplars())
+		}
 	}
 	return latest
 }
