@@ -160,7 +160,7 @@ func New(ctx context.Context, cfg Config, exp sdktrace.SpanExporter) (*App, erro
 	a.Service = server.New(deps, server.Config{FeaturesMaxAge: cfg.FeaturesMaxAge, ExporterGrace: cfg.ExporterGrace,
 		DiskPath: diskPath, AllowFaultHeader: cfg.AllowFaultHeader})
 	a.http = &fasthttp.Server{
-		Handler: a.Service.Handler, Name: "recsvc",
+		Handler: a.Service.Handler, ErrorHandler: a.Service.ProtocolError, Name: "recsvc",
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second,
 		MaxRequestBodySize: 64 << 10, NoDefaultServerHeader: true,
 	}

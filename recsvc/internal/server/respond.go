@@ -1,12 +1,16 @@
 package server // import "github.com/recobs/recobs/recsvc/internal/server"
 
 import (
+	"errors"
 	"math"
+	"net"
+	"net/http"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/recobs/recobs/internal/jsonenc"
+	"github.com/recobs/recobs/recsvc/internal/logging"
 )
 
 func (s *Service) writeResults(ctx *fasthttp.RequestCtx, rid, traceID string, q *Query, r result) {
@@ -72,4 +76,27 @@ func (s *Service) writeError(ctx *fasthttp.RequestCtx, status int, code, field, 
 	ctx.SetContentType("application/json")
 	ctx.SetStatusCode(status)
 	ctx.SetBody(b)
+}
+
+// ProtocolError is the fasthttp ErrorHandler: a request that is not even valid HTTP (a bad
+// request line, headers past the buffer, a body past the limit, a read timeout) still gets
+// a JSON error, a count in recommendation_errors_total{kind="malformed_http"} and a log line,
+// so a flood of garbage shows on the dashboards instead of vanishing.
+func (s *Service) ProtocolError(ctx *fasthttp.RequestCtx, err error) {
+	status, code := fasthttp.StatusBadRequest, "malformed_request"
+	var small *fasthttp.ErrSmallBuffer
+	var netErr *net.OpError
+	switch {
+	case errors.As(err, &small):
+		status, code = fasthttp.StatusRequestHeaderFieldsTooLarge, "headers_too_large"
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		status, code = fasthttp.StatusRequestEntityTooLarge, "body_too_large"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		status, code = fasthttp.StatusRequestTimeout, "request_timeout"
+	}
+	s.Metrics.Errors.WithLabelValues("malformed_http").Inc()
+	s.log.Warn("malformed_http_request", logging.Str("category", "security"), logging.Str("code", code),
+		logging.Str("reason", err.Error()), logging.Str("remote_addr", ctx.RemoteAddr().String()),
+		logging.Int("status", int64(status)))
+	s.writeError(ctx, status, code, "", http.StatusText(status), "", "")
 }
