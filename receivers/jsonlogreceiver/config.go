@@ -1,18 +1,17 @@
 // Package jsonlogreceiver tails recsvc's structlog-style JSON log files on top of contrib's
-// pkg/stanza file input and turns each line into an OTel log record.
+// pkg/stanza fileconsumer and turns each line into an OTel log record.
 package jsonlogreceiver // import "github.com/recobs/recobs/receivers/jsonlogreceiver"
 
 import (
 	"errors"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/adapter"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator/input/file"
 )
 
 // Config is the receiver's configuration: stanza's file input settings (include, exclude,
 // start_at, poll_interval, max_log_size, …) plus the adapter's storage and operator chain.
 type Config struct {
-	InputConfig        file.Config `mapstructure:",squash"`
+	InputConfig        inputConfig `mapstructure:",squash"`
 	adapter.BaseConfig `mapstructure:",squash"`
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/adapter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator/input/file"
 )
 
 // synchronousEmitterGate makes stanza hand each batch of lines to the pipeline before it
@@ -39,11 +38,14 @@ func (receiverType) Type() component.Type { return componentType }
 func (receiverType) ScopeName() string { return "github.com/recobs/recobs/receivers/jsonlogreceiver" }
 
 func (receiverType) CreateDefaultConfig() component.Config {
-	in := file.NewConfig()
+	in := newInputConfig()
 	// A service's log is read from its first line: lines written before the sidecar
 	// came up are part of the record too.
 	in.StartAt = "beginning"
 	in.IncludeFileName = true
+	// The line's byte offset: where to find it in the file, and the order of a file's lines
+	// in Kibana when timestamps tie or are missing.
+	in.IncludeFileRecordOffset = true
 	base := adapter.BaseConfig{Operators: defaultOperators()}
 	// When the pipeline refuses lines (memory_limiter, a full queue), wait and retry — which
 	// stops the reading, i.e. backpressure — instead of dropping them after a deadline.

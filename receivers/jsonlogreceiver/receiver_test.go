@@ -3,6 +3,7 @@ package jsonlogreceiver
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,4 +94,49 @@ func keys(m map[string]plog.LogRecord) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestNoLineDroppedByTheInput: empty and blank lines and invalid UTF-8 reach the parser through
+// the real file input (stanza's own skips empty lines and replaces invalid bytes) and come out
+// flagged, one record a line, in order.
+func TestNoLineDroppedByTheInput(t *testing.T) {
+	dir := t.TempDir()
+	lines := []struct{ line, problem string }{
+		{`{"timestamp":"2026-11-27T10:00:00.000Z","level":"info","event":"first"}`, ""},
+		{"", ProblemEmpty},
+		{"  \t ", ProblemEmpty},
+		{"\xff\xfe not text", ProblemInvalidUTF8},
+		{`{"timestamp":"2026-11-27T10:00:00.000Z","level":"info","event":"last"}`, ""},
+	}
+	var content string
+	for _, l := range lines {
+		content += l.line + "\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "recsvc.log"), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sink := startOn(t, dir)
+	testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= len(lines) }, "want %d records", len(lines))
+	var got []plog.LogRecord
+	for _, ld := range sink.AllLogs() {
+		lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for i := 0; i < lrs.Len(); i++ {
+			got = append(got, lrs.At(i))
+		}
+	}
+	if len(got) != len(lines) {
+		t.Fatalf("%d records for %d lines", len(got), len(lines))
+	}
+	for i, l := range lines {
+		pe := ""
+		if v, ok := got[i].Attributes().Get(ParseErrorAttribute); ok {
+			pe = v.AsString()
+		}
+		if !strings.Contains(pe, l.problem) || (l.problem == "" && pe != "") {
+			t.Errorf("line %d %q: log.parse_error %q, want %q", i, l.line, pe, l.problem)
+		}
+	}
+	if raw, ok := got[3].Attributes().Get("log.original_bytes"); !ok || string(raw.Bytes().AsRaw()) != lines[3].line {
+		t.Errorf("the invalid UTF-8 line's exact bytes must be kept, got %v", raw.AsRaw())
+	}
 }
