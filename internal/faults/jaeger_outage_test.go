@@ -120,4 +120,3 @@ func fourSpanTrace(service string, tid pcommon.TraceID) ptrace.Traces {
 	}
 	return td
 }
-
