@@ -60,7 +60,14 @@ func SelfMetric(port, name string, match map[string]string) (float64, error) {
 }
 
 // PeakRSS is the process's high-water resident set size in bytes (VmHWM), read while it runs.
-func (p *Process) PeakRSS() (int64, error) {
+func (p *Process) PeakRSS() (int64, error) { return p.status("VmHWM") }
+
+// AnonRSS is the process's resident anonymous memory now (RssAnon: heap and stacks, not the
+// file-backed pages of mmapped files such as file_storage's database, which the kernel can
+// reclaim).
+func (p *Process) AnonRSS() (int64, error) { return p.status("RssAnon") }
+
+func (p *Process) status(field string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
 	if err != nil {
 		return 0, err
@@ -68,10 +75,10 @@ func (p *Process) PeakRSS() (int64, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10, err
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", p.Cmd.Process.Pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, p.Cmd.Process.Pid)
 }
