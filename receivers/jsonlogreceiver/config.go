@@ -1,27 +1,54 @@
-// Package jsonlogreceiver tails recsvc's structlog-style JSON log files on top of contrib's
-// pkg/stanza fileconsumer and turns each line into an OTel log record.
+// Package jsonlogreceiver tails recsvc's structlog-style JSON log files with contrib's
+// pkg/stanza fileconsumer (globs, rotation, truncation, checkpoints) and parses each line
+// straight into an OTel log record, on every core.
 package jsonlogreceiver // import "github.com/recobs/recobs/receivers/jsonlogreceiver"
 
 import (
 	"errors"
+	"strings"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/adapter"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configretry"
 )
 
-// Config is the receiver's configuration: stanza's file input settings (include, exclude,
-// start_at, poll_interval, max_log_size, …) plus the adapter's storage and operator chain.
+// Config is the receiver's configuration.
 type Config struct {
-	InputConfig        inputConfig `mapstructure:",squash"`
-	adapter.BaseConfig `mapstructure:",squash"`
+	// InputConfig holds stanza's file input settings: include, exclude, start_at,
+	// poll_interval, max_log_size, encoding, fingerprint_size, …
+	InputConfig fileconsumer.Config `mapstructure:",squash"`
+	// StorageID is the storage extension (file_storage) keeping the read offsets, so a
+	// restart neither loses nor re-reads lines.
+	StorageID *component.ID `mapstructure:"storage"`
+	// RetryOnFailure paces the retries when the pipeline refuses lines: reading stops until
+	// they are accepted (backpressure). It cannot be turned off: refused lines are never dropped.
+	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+	// ServiceName is the records' service.name resource attribute.
+	ServiceName string `mapstructure:"service_name"`
+	// ParseWorkers parse a batch of lines in parallel (default: one a core).
+	ParseWorkers int `mapstructure:"parse_workers"`
 }
 
-// Validate fails fast on a config that could never read a line.
+// Validate fails fast, naming the field, on a config that could never read a line or could
+// lose one.
 func (c *Config) Validate() error {
+	var errs []error
 	if len(c.InputConfig.Include) == 0 {
-		return errors.New("include: at least one file glob is required")
+		errs = append(errs, errors.New("include: at least one file glob is required"))
 	}
 	if c.InputConfig.MaxLogSize <= 0 {
-		return errors.New("max_log_size: must be positive")
+		errs = append(errs, errors.New("max_log_size: must be positive"))
 	}
-	return nil
+	switch strings.ToLower(c.InputConfig.Encoding) {
+	case "", "utf-8", "utf8", "utf-8-raw", "utf8-raw":
+	default:
+		errs = append(errs, errors.New("encoding: the log line contract is UTF-8 (invalid bytes are flagged, not decoded away)"))
+	}
+	if !c.RetryOnFailure.Enabled || c.RetryOnFailure.MaxElapsedTime != 0 {
+		errs = append(errs, errors.New("retry_on_failure: must stay enabled with max_elapsed_time 0: refused lines wait in the file, never dropped"))
+	}
+	if c.ParseWorkers < 0 {
+		errs = append(errs, errors.New("parse_workers: must not be negative (0 = one a core)"))
+	}
+	return errors.Join(errs...)
 }

@@ -1,0 +1,215 @@
+package jsonlogreceiver // import "github.com/recobs/recobs/receivers/jsonlogreceiver"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/adapter"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer/attrs"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+)
+
+const scopeName = "github.com/recobs/recobs/receivers/jsonlogreceiver"
+
+// checkpointScope prefixes the read offsets in the storage extension.
+const checkpointScope = "json_log"
+
+// minLinesPerWorker keeps a small batch on one goroutine: fanning out costs more than it saves.
+const minLinesPerWorker = 32
+
+type logReceiver struct {
+	cfg     *Config
+	set     receiver.Settings
+	next    consumer.Logs
+	obs     *receiverhelper.ObsReport
+	flagged metric.Int64Counter
+	host    string
+	workers int
+	parsers sync.Pool // *lineParser
+
+	manager *fileconsumer.Manager
+	storage storage.Client
+}
+
+func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*logReceiver, error) {
+	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{ReceiverID: set.ID, Transport: "file", ReceiverCreateSettings: set})
+	if err != nil {
+		return nil, err
+	}
+	flagged, err := set.MeterProvider.Meter(scopeName).Int64Counter("recobs_json_log_lines_flagged",
+		metric.WithDescription("Log lines kept but flagged with log.parse_error, by problem."), metric.WithUnit("{line}"))
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	workers := cfg.ParseWorkers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	r := &logReceiver{cfg: cfg, set: set, next: next, obs: obs, flagged: flagged, host: host, workers: workers}
+	r.parsers.New = func() any { return newLineParser() }
+
+	in := cfg.InputConfig
+	switch strings.ToLower(in.Encoding) {
+	case "", "utf-8", "utf8":
+		// Raw bytes reach the parser, which checks UTF-8 itself and flags what is not;
+		// the decoder would replace invalid bytes without a trace.
+		in.Encoding = "utf-8-raw"
+	}
+	if r.manager, err = in.Build(set.TelemetrySettings, r.emit); err != nil {
+		return nil, fmt.Errorf("file input: %w", err)
+	}
+	return r, nil
+}
+
+func (r *logReceiver) Start(ctx context.Context, host component.Host) error {
+	client, err := adapter.GetStorageClient(ctx, host, r.cfg.StorageID, r.set.ID)
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	r.storage = client
+	return r.manager.Start(operator.NewScopedPersister(checkpointScope, client))
+}
+
+func (r *logReceiver) Shutdown(ctx context.Context) error {
+	var errs []error
+	if r.manager != nil {
+		errs = append(errs, r.manager.Stop())
+	}
+	if r.storage != nil {
+		errs = append(errs, r.storage.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// emit is fileconsumer's callback for a batch of lines of one file. It returns only once the
+// pipeline has taken the batch: fileconsumer checkpoints the offset after it, so a line is
+// either still ahead of the checkpoint or already downstream, and a crash loses nothing.
+func (r *logReceiver) emit(ctx context.Context, tokens [][]byte, fileAttrs map[string]any, _ int64, offsets []int64) error {
+	ld := r.parseBatch(ctx, tokens, fileAttrs, offsets)
+	n := ld.LogRecordCount()
+	retry := backoff.NewExponentialBackOff()
+	retry.InitialInterval = r.cfg.RetryOnFailure.InitialInterval
+	retry.MaxInterval = r.cfg.RetryOnFailure.MaxInterval
+	retry.Multiplier = r.cfg.RetryOnFailure.Multiplier
+	retry.RandomizationFactor = r.cfg.RetryOnFailure.RandomizationFactor
+	for {
+		obsCtx := r.obs.StartLogsOp(ctx)
+		err := r.next.ConsumeLogs(obsCtx, ld)
+		r.obs.EndLogsOp(obsCtx, "json", n, err)
+		if err == nil {
+			return nil
+		}
+		if consumererror.IsPermanent(err) {
+			// The pipeline will never take these records; retrying would stop the file for
+			// good. The refusal is counted by the receiver's refused-records metric.
+			r.set.Logger.Error("pipeline refused log records for good", zap.Int("records", n), zap.Error(err))
+			return nil
+		}
+		// Backpressure: reading this file waits until the pipeline takes the batch.
+		wait := retry.NextBackOff()
+		r.set.Logger.Debug("pipeline refused log records; retrying", zap.Int("records", n), zap.Duration("in", wait), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return ctx.Err() // shutting down: the batch stays ahead of the checkpoint
+		case <-time.After(wait):
+		}
+	}
+}
+
+// parseBatch turns a batch of lines into one plog.Logs, in order, parsing slices of the batch
+// on parallel goroutines.
+func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, fileAttrs map[string]any, offsets []int64) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	res := rl.Resource().Attributes()
+	res.PutStr("service.name", r.cfg.ServiceName)
+	if r.host != "" {
+		res.PutStr("host.name", r.host)
+	}
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(scopeName)
+	sl.Scope().SetVersion(r.set.BuildInfo.Version)
+	lrs := sl.LogRecords()
+	lrs.EnsureCapacity(len(tokens))
+	for range tokens {
+		lrs.AppendEmpty()
+	}
+	observed := pcommon.NewTimestampFromTime(time.Now())
+
+	parseRange := func(from, to int, counts *[numProblems]int64) {
+		p := r.parsers.Get().(*lineParser)
+		defer r.parsers.Put(p)
+		for i := from; i < to; i++ {
+			lr := lrs.At(i)
+			lr.SetObservedTimestamp(observed)
+			line := tokens[i]
+			truncated := int(r.cfg.InputConfig.MaxLogSize) > 0 && len(line) >= int(r.cfg.InputConfig.MaxLogSize)
+			problems := p.parse(lr, line, truncated)
+			a := lr.Attributes()
+			for k, v := range fileAttrs {
+				if s, ok := v.(string); ok {
+					a.PutStr(k, s)
+				}
+			}
+			if r.cfg.InputConfig.IncludeFileRecordOffset {
+				a.PutInt(attrs.LogFileRecordOffset, offsets[i])
+			}
+			if problems != 0 {
+				a.PutStr(ParseErrorAttribute, problems.String())
+				for b := range numProblems {
+					if problems&(1<<b) != 0 {
+						counts[b]++
+					}
+				}
+			}
+		}
+	}
+
+	workers := min(r.workers, len(tokens)/minLinesPerWorker)
+	counts := make([][numProblems]int64, max(workers, 1))
+	if workers <= 1 {
+		parseRange(0, len(tokens), &counts[0])
+	} else {
+		var wg sync.WaitGroup
+		per := (len(tokens) + workers - 1) / workers
+		for w := range workers {
+			from, to := w*per, min((w+1)*per, len(tokens))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				parseRange(from, to, &counts[w])
+			}()
+		}
+		wg.Wait()
+	}
+	for b := range numProblems {
+		var n int64
+		for w := range counts {
+			n += counts[w][b]
+		}
+		if n > 0 {
+			r.flagged.Add(ctx, n, metric.WithAttributes(attribute.String("problem", problemNames[b])))
+		}
+	}
+	return ld
+}
