@@ -45,3 +45,14 @@ log "recsvc under wrk (1 thread, 16 connections, $duration each)"
   run_wrk false
   run_wrk true
 } | tee "$out/recsvc.txt"
+
+log "recobs against the reference collector (upstream components built with ocb)"
+"$RECOBS_ROOT/scripts/install-deps.sh" bench
+ref=$("$RECOBS_ROOT/scripts/build-reference.sh")
+go run ./bench/compare -recobs "$RECOBS_ROOT/bin/otelcol-recobs" -reference "$ref" \
+  -telemetrygen "$(command -v telemetrygen)" -lines "$RECOBS_BENCH_LINES" -dir "$RECOBS_STATE" | tee "$out/compare.txt"
+
+log "RED derivation on the same 1,000-span batch: red_metrics vs contrib's spanmetrics"
+ours=$(go test -run '^$' -bench 'BenchmarkConsumeFixture$' -benchtime "${BENCHTIME:-2s}" ./processors/redconnector/ | awk '/spans\/s/ {for (i=1;i<=NF;i++) if ($(i+1)=="spans/s") print $i}')
+theirs=$(cd bench/spanmetricsref && go test -run '^$' -bench . -benchtime "${BENCHTIME:-2s}" . | awk '/spans\/s/ {for (i=1;i<=NF;i++) if ($(i+1)=="spans/s") print $i}')
+awk -v a="$ours" -v b="$theirs" 'BEGIN {printf "red_metrics %.0f spans/s, spanmetrics %.0f spans/s (one goroutine each: spans per CPU-second): %.2f×\n", a, b, a/b}' | tee "$out/red-vs-spanmetrics.txt"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need on a fresh machine; idempotent and quick when
-# everything is there. Parts: apt (prometheus, wrk, unzip, curl), tools (ocb), es, jaeger.
-#   install-deps.sh            everything
+# everything is there. Parts: apt (prometheus, wrk, unzip, curl), tools (ocb), es, jaeger; and
+# bench (telemetrygen, the reference collector), which only `make bench` asks for.
+#   install-deps.sh            everything but bench
 #   install-deps.sh apt tools  only those parts
 source "$(dirname "$0")/lib.sh"
 
@@ -31,6 +32,13 @@ install_apt() {
 
 install_tools() {
   command -v builder >/dev/null || { log "go install ocb $OCB_VERSION"; go install "go.opentelemetry.io/collector/cmd/builder@$OCB_VERSION"; }
+}
+
+# Only `make bench` needs these: OTel contrib's load generator (v0.161.0 is the newest the
+# module proxy serves) and the reference collector built with ocb.
+install_bench() {
+  command -v telemetrygen >/dev/null || { log "go install telemetrygen $TELEMETRYGEN_VERSION"; go install "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@$TELEMETRYGEN_VERSION"; }
+  "$RECOBS_ROOT/scripts/build-reference.sh" >/dev/null
 }
 
 install_es() { "$RECOBS_ROOT/scripts/install-elasticsearch.sh" >/dev/null; }

@@ -1,9 +1,12 @@
 package redconnector
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"math"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -269,4 +272,34 @@ func BenchmarkConsume(b *testing.B) {
 		_ = r.ConsumeTraces(context.Background(), td)
 	}
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "spans/s")
+}
+
+// BenchmarkConsumeFixture derives RED metrics from bench/testdata/spans-1000.json.gz, the
+// batch contrib's spanmetrics connector is measured on in bench/spanmetricsref: spans per
+// CPU-second, side by side.
+func BenchmarkConsumeFixture(b *testing.B) {
+	f, err := os.Open("../../bench/testdata/spans-1000.json.gz")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, _, _ := newTest(b, func(c *Config) { c.Dimensions = []string{"http.route", "category", "location_region"} })
+	n := td.SpanCount()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = r.ConsumeTraces(context.Background(), td)
+	}
+	b.ReportMetric(float64(b.N)*float64(n)/b.Elapsed().Seconds(), "spans/s")
 }

@@ -1,9 +1,7 @@
 package jsonlogreceiver
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/recobs/recobs/internal/loggen"
 )
 
 // countingSink counts records and keeps nothing, like a discarding exporter.
@@ -29,27 +29,9 @@ func (c *countingSink) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 
 // writeRealisticLog writes n recsvc-shaped lines: ~5 % errors with stacks, ~1 % malformed.
 func writeRealisticLog(tb testing.TB, path string, n int) {
-	f, err := os.Create(path)
-	if err != nil {
+	if err := loggen.WriteFile(path, n); err != nil {
 		tb.Fatal(err)
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	for i := range n {
-		switch {
-		case i%100 == 0:
-			fmt.Fprintf(w, "garbage line %d {not json\n", i)
-		case i%20 == 0:
-			fmt.Fprintf(w, `{"timestamp":"2026-11-27T10:00:%02d.%03dZ","level":"error","logger":"recsvc.api","event":"request_failed","request_id":"%032x","trace_id":"%032x","span_id":"%016x","category":"ml","user_id":%d,"location":{"lat":37.7749,"lng":-122.4194},"radius_km":2,"place_category":"cafe","limit":10,"status":500,"exception":{"type":"model.InferenceError","message":"score is NaN","stack":"goroutine 42 [running]:\nrecsvc/internal/model.(*Model).Score(...)\n\t/src/model.go:88"}}`+"\n",
-				i%60, i%1000, i, i+1, i+2, i)
-		default:
-			fmt.Fprintf(w, `{"timestamp":"2026-11-27T10:00:%02d.%03dZ","level":"info","logger":"recsvc.api","event":"recommendation_request","request_id":"%032x","trace_id":"%032x","span_id":"%016x","category":"business","user_id":%d,"user_segment":"students","location":{"lat":37.7749,"lng":-122.4194},"radius_km":2,"place_category":"all","num_results":10,"response_time_ms":0.85,"cache_hit":true,"status":200}`+"\n",
-				i%60, i%1000, i, i+1, i+2, i)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		tb.Fatal(err)
-	}
-	f.Close()
 }
 
 func cpuTime() time.Duration {
