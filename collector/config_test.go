@@ -73,3 +73,15 @@ func TestBadConfigNamesTheField(t *testing.T) {
 		}
 	}
 }
+
+// TestScaleOutConfigsAreValid: the sidecar and gateway configs of deploy/scaleout validate
+// against this distribution.
+func TestScaleOutConfigsAreValid(t *testing.T) {
+	t.Setenv("RECOBS_STORAGE_DIR", t.TempDir())
+	t.Setenv("RECOBS_GATEWAY_ID", "g1")
+	for _, f := range []string{"../deploy/scaleout/sidecar.yaml", "../deploy/scaleout/gateway.yaml"} {
+		if err := validate(t, f); err != nil {
+			t.Errorf("%s does not validate: %v", f, err)
+		}
+	}
+}

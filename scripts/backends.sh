@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts and stops the real backends on 127.0.0.1 with throwaway data:
-#   Elasticsearch 8.19 (integ-test distribution), Prometheus (Debian), Jaeger v2 (in-memory).
-# Usage: backends.sh start|stop|status [es|prom|jaeger ...]
+#   Elasticsearch 8.19 (integ-test distribution), Prometheus (Debian), Jaeger v2 (in-memory),
+#   and, when asked for, Kafka 4.1 (KRaft, one node; the gateway tier's transport).
+# Usage: backends.sh start|stop|status [es|prom|jaeger|kafka ...]   (default: es prom jaeger)
 # `start` is idempotent; it writes $RECOBS_STATE/backends.env (ES_URL, PROM_URL, JAEGER_URL,
 # JAEGER_OTLP_GRPC, JAEGER_OTLP_HTTP, PROM_TARGETS_DIR) for the tests and for `make run`.
 source "$(dirname "$0")/lib.sh"
@@ -10,6 +11,7 @@ ES_USER="${ES_USER:-recobs-es}"
 ES_DIR="$RECOBS_STATE/elasticsearch"
 PROM_DIR="$RECOBS_STATE/prometheus"
 JAEGER_DIR="$RECOBS_STATE/jaeger"
+KAFKA_DIR="$RECOBS_STATE/kafka"
 
 java_home() {
   if [[ -n "${ES_JAVA_HOME:-}" ]]; then echo "$ES_JAVA_HOME"; return; fi
@@ -115,6 +117,43 @@ start_jaeger() {
   wait_http "http://127.0.0.1:$JAEGER_QUERY_PORT/api/services" 60 || { tail -30 "$JAEGER_DIR/jaeger.log" >&2; die "jaeger not ready"; }
 }
 
+start_kafka() {
+  local lib pidf="$KAFKA_DIR/kafka.pid" id
+  if pid_alive "$pidf"; then return 0; fi
+  lib="$("$RECOBS_ROOT/scripts/install-kafka.sh")/lib"
+  rm -rf "$KAFKA_DIR"; mkdir -p "$KAFKA_DIR"
+  cat > "$KAFKA_DIR/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$((KAFKA_PORT + 1))
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$((KAFKA_PORT + 1))
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$KAFKA_DIR/data
+num.partitions=8
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+PROPS
+  id=$(java -cp "$lib/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+  java -Xmx128m -cp "$lib/*" kafka.tools.StorageTool format -t "$id" -c "$KAFKA_DIR/server.properties" >"$KAFKA_DIR/format.log" 2>&1 \
+    || { cat "$KAFKA_DIR/format.log" >&2; die "kafka storage format failed"; }
+  log "starting kafka on 127.0.0.1:$KAFKA_PORT"
+  nohup java -Xms256m -Xmx256m -cp "$lib/*" kafka.Kafka "$KAFKA_DIR/server.properties" >"$KAFKA_DIR/kafka.log" 2>&1 &
+  echo $! > "$pidf"
+  local deadline=$(( $(date +%s) + 60 ))
+  until (echo > "/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null; do
+    (( $(date +%s) < deadline )) || { tail -30 "$KAFKA_DIR/kafka.log" >&2; die "kafka not ready"; }
+    sleep 0.5
+  done
+}
+
 write_env() {
   mkdir -p "$RECOBS_STATE"
   cat > "$RECOBS_STATE/backends.env" <<ENV
@@ -125,6 +164,7 @@ export JAEGER_URL=http://127.0.0.1:$JAEGER_QUERY_PORT
 export JAEGER_OTLP_GRPC=127.0.0.1:$JAEGER_OTLP_GRPC_PORT
 export JAEGER_OTLP_HTTP=http://127.0.0.1:$JAEGER_OTLP_HTTP_PORT
 ENV
+  if pid_alive "$KAFKA_DIR/kafka.pid"; then echo "export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT" >> "$RECOBS_STATE/backends.env"; fi
 }
 
 cmd=${1:-status}; shift || true
@@ -142,11 +182,13 @@ case $cmd in
         es) stop_pid "$ES_DIR/es.pid" elasticsearch ;;
         prom) stop_pid "$PROM_DIR/prometheus.pid" prometheus ;;
         jaeger) stop_pid "$JAEGER_DIR/jaeger.pid" jaeger ;;
+        kafka) stop_pid "$KAFKA_DIR/kafka.pid" kafka ;;
       esac
     done ;;
   status)
     pid_alive "$ES_DIR/es.pid" && echo "elasticsearch: up" || echo "elasticsearch: down"
     pid_alive "$PROM_DIR/prometheus.pid" && echo "prometheus: up" || echo "prometheus: down"
-    pid_alive "$JAEGER_DIR/jaeger.pid" && echo "jaeger: up" || echo "jaeger: down" ;;
-  *) die "usage: $0 start|stop|status [es|prom|jaeger ...]" ;;
+    pid_alive "$JAEGER_DIR/jaeger.pid" && echo "jaeger: up" || echo "jaeger: down"
+    pid_alive "$KAFKA_DIR/kafka.pid" && echo "kafka: up" || echo "kafka: down" ;;
+  *) die "usage: $0 start|stop|status [es|prom|jaeger|kafka ...]" ;;
 esac

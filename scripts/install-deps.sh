@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need on a fresh machine; idempotent and quick when
-# everything is there. Parts: apt (prometheus, wrk, unzip, curl), tools (ocb), es, jaeger; and
+# everything is there. Parts: apt (prometheus, wrk, unzip, curl), tools (ocb), es, jaeger, kafka; and
 # bench (telemetrygen, the reference collector), which only `make bench` asks for.
 #   install-deps.sh            everything but bench
 #   install-deps.sh apt tools  only those parts
@@ -41,10 +41,12 @@ install_bench() {
   "$RECOBS_ROOT/scripts/build-reference.sh" >/dev/null
 }
 
+install_kafka() { "$RECOBS_ROOT/scripts/install-kafka.sh" >/dev/null; }
+
 install_es() { "$RECOBS_ROOT/scripts/install-elasticsearch.sh" >/dev/null; }
 install_jaeger() { "$RECOBS_ROOT/scripts/build-jaeger.sh" >/dev/null; }
 
-parts=("$@"); [[ ${#parts[@]} -gt 0 ]] || parts=(apt tools es jaeger)
+parts=("$@"); [[ ${#parts[@]} -gt 0 ]] || parts=(apt tools es jaeger kafka)
 for p in "${parts[@]}"; do
   start=$(date +%s)
   "install_$p"

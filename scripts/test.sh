@@ -15,9 +15,10 @@ go vet ./...
 log "drift check: collector/ against builder-config.yaml"
 "$RECOBS_ROOT/scripts/gen-collector.sh" --check
 
+# Kafka too: the scale-out test runs two gateways behind it.
 was_up=$("$RECOBS_ROOT/scripts/backends.sh" status | grep -c ': up' || true)
-"$RECOBS_ROOT/scripts/backends.sh" start
-if [[ $was_up -lt 3 ]]; then trap '"$RECOBS_ROOT/scripts/backends.sh" stop' EXIT; fi
+"$RECOBS_ROOT/scripts/backends.sh" start es prom jaeger kafka
+if [[ $was_up -lt 4 ]]; then trap '"$RECOBS_ROOT/scripts/backends.sh" stop es prom jaeger kafka' EXIT; fi
 # shellcheck disable=SC1091
 source "$RECOBS_STATE/backends.env"
 

@@ -64,3 +64,8 @@ func Eventually(tb testing.TB, timeout time.Duration, cond func() bool, format s
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// KafkaBrokers is the real Kafka broker's host:port (scripts/backends.sh start kafka).
+func KafkaBrokers(tb testing.TB) string {
+	return lookup(tb, "KAFKA_BROKERS", "$RECOBS_STATE/backends.env")
+}
