@@ -31,14 +31,7 @@ func TestRealPrometheus(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoint = base + "/api/v1/write"
 	cfg.Namespace = testenv.UniqueName("t")
-	exp, err := newExporter(cfg, exportertest.NewNopSettings(NewFactory().Type()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.start(context.Background(), componenttest.NewNopHost()); err != nil {
-		t.Fatal(err)
-	}
-	defer exp.shutdown(context.Background())
+	exp := startExporter(t, cfg)
 
 	md := fixture()
 	now := time.Now()
@@ -47,16 +40,7 @@ func TestRealPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	query := func(q string) (string, bool) {
-		var r struct {
-			Data struct{ Result []struct{ Value [2]any } }
-		}
-		if getJSON(base+"/api/v1/query?query="+url.QueryEscape(q), &r) != nil || len(r.Data.Result) != 1 {
-			return "", false
-		}
-		v, _ := r.Data.Result[0].Value[1].(string)
-		return v, true
-	}
+	query := func(q string) (string, bool) { v := promQuery(base, q); return v, v != "" }
 	counter := cfg.Namespace + "_red_requests_total"
 	var v string
 	testenv.Eventually(t, 30*time.Second, func() bool { var ok bool; v, ok = query(counter); return ok }, "%s not queryable", counter)
@@ -91,6 +75,32 @@ func TestRealPrometheus(t *testing.T) {
 	}
 }
 
+// startExporter starts an exporter with cfg, shut down when the test ends.
+func startExporter(tb testing.TB, cfg *Config) *promExporter {
+	tb.Helper()
+	exp, err := newExporter(cfg, exportertest.NewNopSettings(NewFactory().Type()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := exp.start(context.Background(), componenttest.NewNopHost()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = exp.shutdown(context.Background()) })
+	return exp
+}
+
+// promQuery is the value of an instant query that has exactly one result ("" otherwise).
+func promQuery(base, q string) string {
+	var r struct {
+		Data struct{ Result []struct{ Value [2]any } }
+	}
+	if getJSON(base+"/api/v1/query?query="+url.QueryEscape(q), &r) != nil || len(r.Data.Result) != 1 {
+		return ""
+	}
+	v, _ := r.Data.Result[0].Value[1].(string)
+	return v
+}
+
 func setTimestamps(md pmetric.Metrics, now time.Time) {
 	ts := pcommon.NewTimestampFromTime(now)
 	ms := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
@@ -120,14 +130,7 @@ func TestRealPrometheusNativeHistogram(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoint = base + "/api/v1/write"
 	cfg.Namespace = testenv.UniqueName("n")
-	exp, err := newExporter(cfg, exportertest.NewNopSettings(NewFactory().Type()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.start(context.Background(), componenttest.NewNopHost()); err != nil {
-		t.Fatal(err)
-	}
-	defer exp.shutdown(context.Background())
+	exp := startExporter(t, cfg)
 
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
@@ -146,16 +149,7 @@ func TestRealPrometheusNativeHistogram(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := cfg.Namespace + "_inference_latency_seconds"
-	query := func(q string) string {
-		var r struct {
-			Data struct{ Result []struct{ Value [2]any } }
-		}
-		if getJSON(base+"/api/v1/query?query="+url.QueryEscape(q), &r) != nil || len(r.Data.Result) != 1 {
-			return ""
-		}
-		v, _ := r.Data.Result[0].Value[1].(string)
-		return v
-	}
+	query := func(q string) string { return promQuery(base, q) }
 	testenv.Eventually(t, 30*time.Second, func() bool { return query("histogram_count("+name+")") != "" }, "%s not queryable", name)
 	for q, want := range map[string]string{
 		"histogram_count(" + name + ")":            "10",
@@ -176,14 +170,7 @@ func BenchmarkRemoteWrite(b *testing.B) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoint = base + "/api/v1/write"
 	cfg.Namespace = testenv.UniqueName("b")
-	exp, err := newExporter(cfg, exportertest.NewNopSettings(NewFactory().Type()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := exp.start(context.Background(), componenttest.NewNopHost()); err != nil {
-		b.Fatal(err)
-	}
-	defer exp.shutdown(context.Background())
+	exp := startExporter(b, cfg)
 	const series = 2000
 	md := counterMetrics("bench.requests", series, 0, time.Now())
 	pts := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints()

@@ -192,13 +192,6 @@ func (c *scrapeCache) update(t *translator, md pmetric.Metrics, now time.Time) (
 }
 
 func (c *scrapeCache) updateMetric(t *translator, m pmetric.Metric, base labelSet, now time.Time, sk *skipped) (refused int, latest int64) {
-	build := func(typ otlptranslator.MetricType) string {
-		n, err := t.namer.Build(otlptranslator.Metric{Name: m.Name(), Unit: m.Unit(), Type: typ})
-		if err != nil {
-			return ""
-		}
-		return n
-	}
 	put := func(name string, typ dto.MetricType, attrs pcommon.Map, ts pcommon.Timestamp, dm *dto.Metric) {
 		latest = max(latest, ms(ts))
 		if !c.put(name, m.Description(), typ, t.pointLabels(base, attrs), ms(ts), dm, now) {
@@ -209,21 +202,17 @@ func (c *scrapeCache) updateMetric(t *translator, m pmetric.Metric, base labelSe
 	case pmetric.MetricTypeGauge, pmetric.MetricTypeSum:
 		typ, otype := dto.MetricType_GAUGE, otlptranslator.MetricType(otlptranslator.MetricTypeGauge)
 		var pts pmetric.NumberDataPointSlice
+		temporality := pmetric.AggregationTemporalityCumulative
 		if m.Type() == pmetric.MetricTypeGauge {
 			pts = m.Gauge().DataPoints()
 		} else {
-			pts = m.Sum().DataPoints()
-			if m.Sum().AggregationTemporality() == pmetric.AggregationTemporalityDelta {
-				sk.delta += pts.Len()
-				return refused, latest
-			}
+			pts, temporality = m.Sum().DataPoints(), m.Sum().AggregationTemporality()
 			if m.Sum().IsMonotonic() {
 				typ, otype = dto.MetricType_COUNTER, otlptranslator.MetricTypeMonotonicCounter
 			}
 		}
-		name := build(otype)
-		if name == "" {
-			sk.invalid += pts.Len()
+		name, ok := t.familyName(m, otype, temporality, pts.Len(), sk)
+		if !ok {
 			return refused, latest
 		}
 		for i := 0; i < pts.Len(); i++ {
@@ -241,13 +230,8 @@ func (c *scrapeCache) updateMetric(t *translator, m pmetric.Metric, base labelSe
 		}
 	case pmetric.MetricTypeHistogram:
 		pts := m.Histogram().DataPoints()
-		if m.Histogram().AggregationTemporality() == pmetric.AggregationTemporalityDelta {
-			sk.delta += pts.Len()
-			return refused, latest
-		}
-		name := build(otlptranslator.MetricTypeHistogram)
-		if name == "" {
-			sk.invalid += pts.Len()
+		name, ok := t.familyName(m, otlptranslator.MetricTypeHistogram, m.Histogram().AggregationTemporality(), pts.Len(), sk)
+		if !ok {
 			return refused, latest
 		}
 		for i := 0; i < pts.Len(); i++ {
@@ -270,13 +254,8 @@ func (c *scrapeCache) updateMetric(t *translator, m pmetric.Metric, base labelSe
 		}
 	case pmetric.MetricTypeExponentialHistogram:
 		pts := m.ExponentialHistogram().DataPoints()
-		if m.ExponentialHistogram().AggregationTemporality() == pmetric.AggregationTemporalityDelta {
-			sk.delta += pts.Len()
-			return refused, latest
-		}
-		name := build(otlptranslator.MetricTypeExponentialHistogram)
-		if name == "" {
-			sk.invalid += pts.Len()
+		name, ok := t.familyName(m, otlptranslator.MetricTypeExponentialHistogram, m.ExponentialHistogram().AggregationTemporality(), pts.Len(), sk)
+		if !ok {
 			return refused, latest
 		}
 		for i := 0; i < pts.Len(); i++ {
@@ -305,9 +284,8 @@ func (c *scrapeCache) updateMetric(t *translator, m pmetric.Metric, base labelSe
 		}
 	case pmetric.MetricTypeSummary:
 		pts := m.Summary().DataPoints()
-		name := build(otlptranslator.MetricTypeSummary)
-		if name == "" {
-			sk.invalid += pts.Len()
+		name, ok := t.familyName(m, otlptranslator.MetricTypeSummary, pmetric.AggregationTemporalityCumulative, pts.Len(), sk)
+		if !ok {
 			return refused, latest
 		}
 		for i := 0; i < pts.Len(); i++ {

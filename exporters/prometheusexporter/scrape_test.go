@@ -17,8 +17,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.uber.org/zap"
@@ -207,14 +205,7 @@ func TestRealPrometheusScrapes(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	exp, err := newExporter(cfg, exportertest.NewNopSettings(NewFactory().Type()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.start(context.Background(), componenttest.NewNopHost()); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = exp.shutdown(context.Background()) }()
+	exp := startExporter(t, cfg)
 	now := time.Now()
 	md := fixture()
 	setTimestamps(md, now)
@@ -224,16 +215,7 @@ func TestRealPrometheusScrapes(t *testing.T) {
 	}
 
 	promURL := startPrometheus(t, scrapeAddr)
-	query := func(q string) string {
-		var r struct {
-			Data struct{ Result []struct{ Value [2]any } }
-		}
-		if getJSON(promURL+"/api/v1/query?query="+url.QueryEscape(q), &r) != nil || len(r.Data.Result) != 1 {
-			return ""
-		}
-		v, _ := r.Data.Result[0].Value[1].(string)
-		return v
-	}
+	query := func(q string) string { return promQuery(promURL, q) }
 	testenv.Eventually(t, 60*time.Second, func() bool { return query("red_requests_total") == "42" }, "red_requests_total not scraped")
 	for q, want := range map[string]string{
 		`red_duration_seconds_bucket{le="0.05"}`:     "5",

@@ -184,38 +184,41 @@ func (t *translator) translate(md pmetric.Metrics) ([]prompb.TimeSeries, skipped
 	return out, sk
 }
 
+// familyName is the Prometheus name of m's family, or false when m's points have no faithful
+// Prometheus form — delta temporality (a counter needs state across requests to be rebuilt)
+// or a name that cannot be sanitised — in which case they are counted in sk, never dropped
+// silently.
+func (t *translator) familyName(m pmetric.Metric, typ otlptranslator.MetricType, temporality pmetric.AggregationTemporality, points int, sk *skipped) (string, bool) {
+	if temporality == pmetric.AggregationTemporalityDelta {
+		sk.delta += points
+		return "", false
+	}
+	n, err := t.namer.Build(otlptranslator.Metric{Name: m.Name(), Unit: m.Unit(), Type: typ})
+	if err != nil || n == "" {
+		sk.invalid += points
+		return "", false
+	}
+	return n, true
+}
+
 // metric appends the series of one metric and returns its newest timestamp (ms).
 func (t *translator) metric(m pmetric.Metric, base labelSet, series func(labelSet, string, int64, float64, ...string) *prompb.TimeSeries, sk *skipped) int64 {
 	var latest int64
-	build := func(typ otlptranslator.MetricType) string {
-		n, err := t.namer.Build(otlptranslator.Metric{Name: m.Name(), Unit: m.Unit(), Type: typ})
-		if err != nil || n == "" {
-			return ""
-		}
-		return n
-	}
 	switch m.Type() {
 	case pmetric.MetricTypeGauge, pmetric.MetricTypeSum:
 		var pts pmetric.NumberDataPointSlice
 		typ := otlptranslator.MetricType(otlptranslator.MetricTypeGauge)
+		temporality := pmetric.AggregationTemporalityCumulative
 		if m.Type() == pmetric.MetricTypeGauge {
 			pts = m.Gauge().DataPoints()
 		} else {
-			s := m.Sum()
-			pts = s.DataPoints()
-			if s.AggregationTemporality() == pmetric.AggregationTemporalityDelta {
-				// A delta sum needs state across requests to become a Prometheus counter;
-				// skipping it is counted, never silent.
-				sk.delta += pts.Len()
-				return 0
-			}
-			if s.IsMonotonic() {
+			pts, temporality = m.Sum().DataPoints(), m.Sum().AggregationTemporality()
+			if m.Sum().IsMonotonic() {
 				typ = otlptranslator.MetricTypeMonotonicCounter
 			}
 		}
-		name := build(typ)
-		if name == "" {
-			sk.invalid += pts.Len()
+		name, ok := t.familyName(m, typ, temporality, pts.Len(), sk)
+		if !ok {
 			return 0
 		}
 		for i := 0; i < pts.Len(); i++ {
@@ -226,15 +229,9 @@ func (t *translator) metric(m pmetric.Metric, base labelSet, series func(labelSe
 			s.Exemplars = exemplars(p.Exemplars())
 		}
 	case pmetric.MetricTypeHistogram:
-		h := m.Histogram()
-		pts := h.DataPoints()
-		if h.AggregationTemporality() == pmetric.AggregationTemporalityDelta {
-			sk.delta += pts.Len()
-			return 0
-		}
-		name := build(otlptranslator.MetricTypeHistogram)
-		if name == "" {
-			sk.invalid += pts.Len()
+		pts := m.Histogram().DataPoints()
+		name, ok := t.familyName(m, otlptranslator.MetricTypeHistogram, m.Histogram().AggregationTemporality(), pts.Len(), sk)
+		if !ok {
 			return 0
 		}
 		for i := 0; i < pts.Len(); i++ {
@@ -259,9 +256,8 @@ func (t *translator) metric(m pmetric.Metric, base labelSet, series func(labelSe
 		}
 	case pmetric.MetricTypeSummary:
 		pts := m.Summary().DataPoints()
-		name := build(otlptranslator.MetricTypeSummary)
-		if name == "" {
-			sk.invalid += pts.Len()
+		name, ok := t.familyName(m, otlptranslator.MetricTypeSummary, pmetric.AggregationTemporalityCumulative, pts.Len(), sk)
+		if !ok {
 			return 0
 		}
 		for i := 0; i < pts.Len(); i++ {
@@ -277,15 +273,9 @@ func (t *translator) metric(m pmetric.Metric, base labelSet, series func(labelSe
 			series(ls, name+"_count", ts, sampleValue(p.Flags(), float64(p.Count())))
 		}
 	case pmetric.MetricTypeExponentialHistogram:
-		eh := m.ExponentialHistogram()
-		pts := eh.DataPoints()
-		if eh.AggregationTemporality() == pmetric.AggregationTemporalityDelta {
-			sk.delta += pts.Len()
-			return 0
-		}
-		name := build(otlptranslator.MetricTypeExponentialHistogram)
-		if name == "" {
-			sk.invalid += pts.Len()
+		pts := m.ExponentialHistogram().DataPoints()
+		name, ok := t.familyName(m, otlptranslator.MetricTypeExponentialHistogram, m.ExponentialHistogram().AggregationTemporality(), pts.Len(), sk)
+		if !ok {
 			return 0
 		}
 		for i := 0; i < pts.Len(); i++ {

@@ -45,17 +45,8 @@ func badCorpus(run string) []badLine {
 // what was wrong, and the receiver's flagged-lines metric counts them.
 func TestBadLogLinesThroughThePod(t *testing.T) {
 	esURL := testenv.ElasticsearchURL(t)
-	bin := proctest.Build(t, "../../collector", "otelcol-recobs")
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	env, health := proctest.CollectorEnv(t, dir, map[string]string{
-		"ES_URL":                esURL,
-		"JAEGER_OTLP_GRPC":      proctest.FreePort(t),
-		"PROM_REMOTE_WRITE_URL": "http://" + proctest.FreePort(t) + "/api/v1/write",
-	})
-	col := proctest.Start(t, "collector", bin, []string{"--config", "../../otelcol.yaml"}, env, health)
+	pod := proctest.NewCollector(t, "../..", map[string]string{"ES_URL": esURL})
+	col := pod.Start(t)
 	defer col.Stop(t)
 
 	run := testenv.UniqueName("bad-")
@@ -66,7 +57,7 @@ func TestBadLogLinesThroughThePod(t *testing.T) {
 		b.WriteString(l.line)
 		b.WriteByte('\n')
 	}
-	if err := os.WriteFile(filepath.Join(dir, "logs", file), []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(pod.LogDir(), file), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
@@ -113,7 +104,7 @@ func TestBadLogLinesThroughThePod(t *testing.T) {
 			t.Errorf("%s: the raw line must be kept as the message, got %q", l.name, docs[i].Source.Message)
 		}
 	}
-	port := env["RECOBS_SELF_METRICS_PORT"]
+	port := pod.Env["RECOBS_SELF_METRICS_PORT"]
 	testenv.Eventually(t, 30*time.Second, func() bool {
 		v, err := proctest.SelfMetric(port, "recobs_json_log_lines_flagged", nil)
 		return err == nil && int(v) == flagged

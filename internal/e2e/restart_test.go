@@ -17,20 +17,9 @@ import (
 // was in flight, and deterministic document ids absorb what is sent twice.
 func TestCollectorSIGKILLLosesAndDuplicatesNothing(t *testing.T) {
 	esURL := testenv.ElasticsearchURL(t)
-	bin := proctest.Build(t, "../../collector", "otelcol-recobs")
-	dir := t.TempDir()
-	logDir := filepath.Join(dir, "logs")
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	env, health := proctest.CollectorEnv(t, dir, map[string]string{
-		"ES_URL":                esURL,
-		"JAEGER_OTLP_GRPC":      proctest.FreePort(t),
-		"PROM_REMOTE_WRITE_URL": "http://" + proctest.FreePort(t) + "/api/v1/write",
-	})
-	startCol := func() *proctest.Process {
-		return proctest.Start(t, "collector", bin, []string{"--config", "../../otelcol.yaml"}, env, health)
-	}
+	pod := proctest.NewCollector(t, "../..", map[string]string{"ES_URL": esURL})
+	logDir := pod.LogDir()
+	startCol := func() *proctest.Process { return pod.Start(t) }
 
 	run := testenv.UniqueName("kill-")
 	f, err := os.OpenFile(filepath.Join(logDir, "recsvc.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)

@@ -38,26 +38,15 @@ func backends(t *testing.T, env []string, args ...string) {
 // RSS must stay under its memory limit.
 func TestElasticsearchOutageWithCollectorKill(t *testing.T) {
 	esURL := testenv.ElasticsearchURL(t)
-	bin := proctest.Build(t, "../../collector", "otelcol-recobs")
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	const memLimitMiB = 400
-	env, health := proctest.CollectorEnv(t, dir, map[string]string{
-		"ES_URL":                  esURL,
-		"RECOBS_MEMORY_LIMIT_MIB": fmt.Sprint(memLimitMiB),
-		"JAEGER_OTLP_GRPC":        proctest.FreePort(t),
-		"PROM_REMOTE_WRITE_URL":   "http://" + proctest.FreePort(t) + "/api/v1/write",
-	})
-	startCol := func() *proctest.Process {
-		return proctest.Start(t, "collector", bin, []string{"--config", "../../otelcol.yaml"}, env, health)
-	}
+	pod := proctest.NewCollector(t, "../..", map[string]string{"ES_URL": esURL, "RECOBS_MEMORY_LIMIT_MIB": fmt.Sprint(memLimitMiB)})
+	env := pod.Env
+	startCol := func() *proctest.Process { return pod.Start(t) }
 	// Whatever happens, Elasticsearch is up again for whoever runs next.
 	t.Cleanup(func() { backends(t, []string{"RECOBS_KEEP_DATA=1"}, "start", "es") })
 
 	run := testenv.UniqueName("outage-")
-	f, err := os.OpenFile(filepath.Join(dir, "logs", "recsvc.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(filepath.Join(pod.LogDir(), "recsvc.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}

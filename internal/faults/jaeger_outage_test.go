@@ -5,8 +5,6 @@ package faults
 import (
 	"context"
 	"crypto/rand"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,19 +25,8 @@ import (
 // through the queue.)
 func TestJaegerOutage(t *testing.T) {
 	jaegerURL, jaegerOTLP := testenv.JaegerURL(t), testenv.JaegerOTLPGRPC(t)
-	bin := proctest.Build(t, "../../collector", "otelcol-recobs")
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	otlp := proctest.FreePort(t)
-	env, health := proctest.CollectorEnv(t, dir, map[string]string{
-		"RECOBS_OTLP_GRPC_ADDR": otlp,
-		"ES_URL":                "http://" + proctest.FreePort(t),
-		"JAEGER_OTLP_GRPC":      jaegerOTLP,
-		"PROM_REMOTE_WRITE_URL": "http://" + proctest.FreePort(t) + "/api/v1/write",
-	})
-	col := proctest.Start(t, "collector", bin, []string{"--config", "../../otelcol.yaml"}, env, health)
+	col := proctest.NewCollector(t, "../..", map[string]string{"RECOBS_OTLP_GRPC_ADDR": otlp, "JAEGER_OTLP_GRPC": jaegerOTLP}).Start(t)
 	defer col.Stop(t)
 	t.Cleanup(func() { backends(t, nil, "start", "jaeger") })
 
@@ -92,10 +79,30 @@ func TestJaegerOutage(t *testing.T) {
 	var left []string
 	testenv.Eventually(t, 120*time.Second, func() bool { left = missing(); return len(left) == 0 },
 		"%d of %d traces sent during and after the outage missing from Jaeger, e.g. %v", len(left), len(checked), first(left, 3))
+	checkRSS(t, col)
 	t.Logf("%d traces sent across a 30 s Jaeger outage: all found with their four spans", len(checked))
 }
 
 func first(s []string, n int) []string { return s[:min(n, len(s))] }
+
+// rssLimitMiB is the collector container's memory limit in the fault tests (memory_limiter
+// sits at 400 MiB of heap by default; the kernel counts anonymous memory against the limit
+// first, file-backed pages being reclaimable).
+const rssLimitMiB = 512
+
+// checkRSS fails the test when the collector's anonymous resident memory is over the limit.
+func checkRSS(t *testing.T, col *proctest.Process) {
+	t.Helper()
+	anon, err := col.AnonRSS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	peak, _ := col.PeakRSS()
+	if anon > rssLimitMiB<<20 {
+		t.Errorf("collector anonymous RSS %d MiB over the %d MiB limit", anon>>20, rssLimitMiB)
+	}
+	t.Logf("collector RSS: %d MiB anonymous now, %d MiB peak total", anon>>20, peak>>20)
+}
 
 // fourSpanTrace is recsvc's span tree: the pipeline span and its three children.
 func fourSpanTrace(service string, tid pcommon.TraceID) ptrace.Traces {

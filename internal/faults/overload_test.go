@@ -20,24 +20,15 @@ import (
 // deliver every line exactly once.
 func TestOverloadUnderMemoryLimit(t *testing.T) {
 	esURL := testenv.ElasticsearchURL(t)
-	bin := proctest.Build(t, "../../collector", "otelcol-recobs")
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	const memLimitMiB, rssLimitMiB = 250, 320 // memory_limiter's limit; the container's
-	env, health := proctest.CollectorEnv(t, dir, map[string]string{
-		"ES_URL":                  esURL,
-		"RECOBS_MEMORY_LIMIT_MIB": fmt.Sprint(memLimitMiB),
-		"RECOBS_MEMORY_SPIKE_MIB": "60",
-		"JAEGER_OTLP_GRPC":        proctest.FreePort(t),
-		"PROM_REMOTE_WRITE_URL":   "http://" + proctest.FreePort(t) + "/api/v1/write",
+	pod := proctest.NewCollector(t, "../..", map[string]string{
+		"ES_URL": esURL, "RECOBS_MEMORY_LIMIT_MIB": fmt.Sprint(memLimitMiB), "RECOBS_MEMORY_SPIKE_MIB": "60",
 	})
-	col := proctest.Start(t, "collector", bin, []string{"--config", "../../otelcol.yaml"}, env, health)
+	col := pod.Start(t)
 	defer col.Stop(t)
 
 	run := testenv.UniqueName("overload-")
-	f, err := os.OpenFile(filepath.Join(dir, "logs", "recsvc.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(filepath.Join(pod.LogDir(), "recsvc.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}

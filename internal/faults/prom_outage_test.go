@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -26,19 +24,8 @@ import (
 // while; after it returns, every sample — those from the outage included — is in Prometheus.
 func TestPrometheusOutage(t *testing.T) {
 	promURL := testenv.PrometheusURL(t)
-	bin := proctest.Build(t, "../../collector", "otelcol-recobs")
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	otlp := proctest.FreePort(t)
-	env, health := proctest.CollectorEnv(t, dir, map[string]string{
-		"RECOBS_OTLP_GRPC_ADDR": otlp,
-		"ES_URL":                "http://" + proctest.FreePort(t),
-		"JAEGER_OTLP_GRPC":      proctest.FreePort(t),
-		"PROM_REMOTE_WRITE_URL": promURL + "/api/v1/write",
-	})
-	col := proctest.Start(t, "collector", bin, []string{"--config", "../../otelcol.yaml"}, env, health)
+	col := proctest.NewCollector(t, "../..", map[string]string{"RECOBS_OTLP_GRPC_ADDR": otlp, "PROM_REMOTE_WRITE_URL": promURL + "/api/v1/write"}).Start(t)
 	defer col.Stop(t)
 	t.Cleanup(func() { backends(t, []string{"RECOBS_KEEP_DATA=1"}, "start", "prom") })
 
@@ -102,5 +89,6 @@ func TestPrometheusOutage(t *testing.T) {
 	if v, _ := query(series); int(v) != sent {
 		t.Errorf("latest value %v, want %d", v, sent)
 	}
+	checkRSS(t, col)
 	t.Logf("%d samples across a 15 s Prometheus outage: all stored", sent)
 }

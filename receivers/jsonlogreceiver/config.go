@@ -9,6 +9,8 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confignet"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 )
 
@@ -27,6 +29,8 @@ type Config struct {
 	ServiceName string `mapstructure:"service_name"`
 	// ParseWorkers parse a batch of lines in parallel (default: one a core).
 	ParseWorkers int `mapstructure:"parse_workers"`
+	// Socket, when set, also accepts lines over a local TCP or Unix socket.
+	Socket configoptional.Optional[SocketConfig] `mapstructure:"socket"`
 }
 
 // Validate fails fast, naming the field, on a config that could never read a line or could
@@ -46,6 +50,17 @@ func (c *Config) Validate() error {
 	}
 	if !c.RetryOnFailure.Enabled || c.RetryOnFailure.MaxElapsedTime != 0 {
 		errs = append(errs, errors.New("retry_on_failure: must stay enabled with max_elapsed_time 0: refused lines wait in the file, never dropped"))
+	}
+	if s := c.Socket.Get(); s != nil {
+		if s.Endpoint == "" {
+			errs = append(errs, errors.New("socket.endpoint: must be set (host:port, or a path for unix)"))
+		}
+		if s.Transport != confignet.TransportTypeTCP && s.Transport != confignet.TransportTypeUnix {
+			errs = append(errs, errors.New("socket.transport: must be tcp or unix"))
+		}
+		if s.FlushInterval <= 0 {
+			errs = append(errs, errors.New("socket.flush_interval: must be positive"))
+		}
 	}
 	if c.ParseWorkers < 0 {
 		errs = append(errs, errors.New("parse_workers: must not be negative (0 = one a core)"))

@@ -6,6 +6,8 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confignet"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
@@ -36,7 +38,8 @@ func createDefaultConfig() component.Config {
 	retry.InitialInterval = 100 * time.Millisecond
 	retry.MaxInterval = 5 * time.Second
 	retry.MaxElapsedTime = 0
-	return &Config{InputConfig: *in, RetryOnFailure: retry, ServiceName: "recsvc"}
+	socket := SocketConfig{AddrConfig: confignet.AddrConfig{Endpoint: "127.0.0.1:54525", Transport: confignet.TransportTypeTCP}, FlushInterval: 200 * time.Millisecond}
+	return &Config{InputConfig: *in, RetryOnFailure: retry, ServiceName: "recsvc", Socket: configoptional.Default(socket)}
 }
 
 func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {

@@ -48,6 +48,7 @@ type logReceiver struct {
 
 	manager *fileconsumer.Manager
 	storage storage.Client
+	socket  *socketInput
 }
 
 func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*logReceiver, error) {
@@ -87,11 +88,19 @@ func (r *logReceiver) Start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("storage: %w", err)
 	}
 	r.storage = client
+	if sc := r.cfg.Socket.Get(); sc != nil {
+		if r.socket, err = r.startSocket(ctx, *sc); err != nil {
+			return fmt.Errorf("socket.endpoint: %w", err)
+		}
+	}
 	return r.manager.Start(operator.NewScopedPersister(checkpointScope, client))
 }
 
 func (r *logReceiver) Shutdown(ctx context.Context) error {
 	var errs []error
+	if r.socket != nil {
+		errs = append(errs, r.socket.stop())
+	}
 	if r.manager != nil {
 		errs = append(errs, r.manager.Stop())
 	}
@@ -105,7 +114,12 @@ func (r *logReceiver) Shutdown(ctx context.Context) error {
 // pipeline has taken the batch: fileconsumer checkpoints the offset after it, so a line is
 // either still ahead of the checkpoint or already downstream, and a crash loses nothing.
 func (r *logReceiver) emit(ctx context.Context, tokens [][]byte, fileAttrs map[string]any, _ int64, offsets []int64) error {
-	ld := r.parseBatch(ctx, tokens, fileAttrs, offsets)
+	return r.deliver(ctx, r.parseBatch(ctx, tokens, fileAttrs, offsets), r.obs)
+}
+
+// deliver hands ld to the pipeline, retrying with backoff while it is refused (backpressure:
+// the caller reads nothing more meanwhile); it gives up only when ctx ends (shutdown).
+func (r *logReceiver) deliver(ctx context.Context, ld plog.Logs, obs *receiverhelper.ObsReport) error {
 	n := ld.LogRecordCount()
 	retry := backoff.NewExponentialBackOff()
 	retry.InitialInterval = r.cfg.RetryOnFailure.InitialInterval
@@ -113,9 +127,9 @@ func (r *logReceiver) emit(ctx context.Context, tokens [][]byte, fileAttrs map[s
 	retry.Multiplier = r.cfg.RetryOnFailure.Multiplier
 	retry.RandomizationFactor = r.cfg.RetryOnFailure.RandomizationFactor
 	for {
-		obsCtx := r.obs.StartLogsOp(ctx)
+		obsCtx := obs.StartLogsOp(ctx)
 		err := r.next.ConsumeLogs(obsCtx, ld)
-		r.obs.EndLogsOp(obsCtx, "json", n, err)
+		obs.EndLogsOp(obsCtx, "json", n, err)
 		if err == nil {
 			return nil
 		}
@@ -171,7 +185,7 @@ func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, fileAttrs
 					a.PutStr(k, s)
 				}
 			}
-			if r.cfg.InputConfig.IncludeFileRecordOffset {
+			if r.cfg.InputConfig.IncludeFileRecordOffset && offsets != nil {
 				a.PutInt(attrs.LogFileRecordOffset, offsets[i])
 			}
 			if problems != 0 {
