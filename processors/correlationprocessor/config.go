@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"go.opentelemetry.io/collector/component"
 )
 
 // Config is the processor's configuration.
@@ -34,6 +36,9 @@ type Config struct {
 	// either, the oldest waiting record is released at once (never dropped).
 	MaxWaitingRecords int `mapstructure:"max_waiting_records"`
 	MaxWaitingBytes   int `mapstructure:"max_waiting_bytes"`
+	// StorageID, when set, keeps the waiting records in that storage extension (file_storage),
+	// so that a crash while they wait loses none of them.
+	StorageID *component.ID `mapstructure:"storage"`
 	// CopyRequestIDWhenUnmatched puts the request ID in correlation.request_trace_id when no
 	// span ever came — the seed's Logstash fallback — flagged with correlation.unmatched.
 	CopyRequestIDWhenUnmatched bool `mapstructure:"copy_request_id_when_unmatched"`

@@ -45,7 +45,7 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 
 func createLogs(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
 	meter := set.MeterProvider.Meter("github.com/recobs/recobs/processors/correlationprocessor")
-	s := &stamper{cfg: cfg.(*Config), next: next, logger: set.Logger, now: time.Now}
+	s := &stamper{cfg: cfg.(*Config), id: set.ID, next: next, logger: set.Logger, now: time.Now}
 	var errs [5]error
 	var entries, evictions, waiting metric.Int64Observable
 	s.outcomes, errs[0] = meter.Int64Counter("recobs_correlation_log_records",

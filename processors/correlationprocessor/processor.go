@@ -3,6 +3,7 @@ package correlationprocessor // import "github.com/recobs/recobs/processors/corr
 import (
 	"container/list"
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,6 +82,7 @@ func (l *learner) process(_ context.Context, td ptrace.Traces) (ptrace.Traces, e
 // waiting is one log record held for its span, alone in its own plog.Logs with its
 // resource and scope.
 type waiting struct {
+	seq       uint64 // its key in the wait store
 	requestID string
 	logs      plog.Logs
 	bytes     int
@@ -90,8 +92,10 @@ type waiting struct {
 // stamper is the logs side.
 type stamper struct {
 	cfg    *Config
+	id     component.ID
 	next   consumer.Logs
 	logger *zap.Logger
+	store  *waitStore // nil: waiting records live in memory only
 	now    func() time.Time
 	table  *table
 	sizer  plog.ProtoMarshaler
@@ -112,12 +116,34 @@ func (s *stamper) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: true}
 }
 
-func (s *stamper) Start(context.Context, component.Host) error {
-	s.table = acquire(s.cfg)
-	s.shared.Store(s.table)
+func (s *stamper) Start(ctx context.Context, host component.Host) error {
 	s.mu.Lock()
 	s.queue = list.New()
 	s.mu.Unlock()
+	if s.cfg.StorageID != nil {
+		store, loaded, err := openWaitStore(ctx, host, *s.cfg.StorageID, s.id, s.cfg.LogAttribute)
+		if store == nil {
+			return err
+		}
+		if err != nil {
+			s.logger.Error("some waiting records from the last run could not be read", zap.Error(err))
+		}
+		s.store = store
+		// What the last run left waiting waits again, a full window, for its span.
+		deadline := s.now().Add(s.cfg.Window)
+		s.mu.Lock()
+		for _, w := range loaded {
+			w.deadline = deadline
+			s.queue.PushBack(w)
+			s.waitingBytes += w.bytes
+		}
+		s.mu.Unlock()
+		if len(loaded) > 0 {
+			s.logger.Info("records left waiting by the last run are waiting again", zap.Int("records", len(loaded)))
+		}
+	}
+	s.table = acquire(s.cfg)
+	s.shared.Store(s.table)
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	tick := max(s.cfg.Window/10, 20*time.Millisecond)
 	go func() {
@@ -152,6 +178,9 @@ func (s *stamper) Shutdown(ctx context.Context) error {
 		err = s.releaseDue(ctx, true)
 		s.shared.Store(nil)
 		release(s.cfg)
+		if s.store != nil {
+			err = errors.Join(err, s.store.close(ctx))
+		}
 	})
 	return err
 }
@@ -220,6 +249,13 @@ func (s *stamper) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	s.count(ctx, "unmatched", unmatched)
 	if len(held) > 0 {
 		s.mu.Lock()
+		if s.store != nil {
+			if err := s.store.hold(ctx, held); err != nil {
+				// Still held, in memory: a crash now could lose them, a refusal here would
+				// hand the same records back to a caller that has already moved on.
+				s.logger.Warn("waiting records not persisted", zap.Int("records", len(held)), zap.Error(err))
+			}
+		}
 		for _, w := range held {
 			s.queue.PushBack(w)
 			s.waitingBytes += w.bytes
@@ -238,14 +274,14 @@ func (s *stamper) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	return s.next.ConsumeLogs(ctx, ld)
 }
 
-// finish stamps w's record if its span is known, else flags it; it returns the outcome.
-func (s *stamper) finish(w *waiting, now time.Time) string {
-	lr := w.logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
-	if v, ok := s.table.lookup(w.requestID, now); ok {
+// finish stamps the record in ld if its span is known, else flags it; it returns the outcome.
+func (s *stamper) finish(ld plog.Logs, requestID string, now time.Time) string {
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	if v, ok := s.table.lookup(requestID, now); ok {
 		stamp(lr, v)
 		return "matched_after_wait"
 	}
-	s.flagUnmatched(lr, w.requestID)
+	s.flagUnmatched(lr, requestID)
 	return "unmatched"
 }
 
@@ -260,55 +296,72 @@ func (s *stamper) flagUnmatched(lr plog.LogRecord, requestID string) {
 // them when everything is true).
 func (s *stamper) releaseDue(ctx context.Context, everything bool) error {
 	now := s.now()
-	out := plog.NewLogs()
-	counts := map[string]int64{}
 	s.mu.Lock()
+	var due []*waiting
 	for el := s.queue.Front(); el != nil; {
 		w := el.Value.(*waiting)
-		nextEl := el.Next()
-		_, known := s.table.lookup(w.requestID, now)
-		if known || everything || !now.Before(w.deadline) {
-			counts[s.finish(w, now)]++
-			w.logs.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
+		next := el.Next()
+		if _, known := s.table.lookup(w.requestID, now); known || everything || !now.Before(w.deadline) {
+			due = append(due, w)
 			s.waitingBytes -= w.bytes
 			s.queue.Remove(el)
 		}
-		el = nextEl
+		el = next
 	}
 	s.mu.Unlock()
-	return s.send(ctx, out, counts)
+	return s.send(ctx, due, now, "unmatched")
 }
 
 // releaseOverflow sends on the oldest waiting records until the buffer is within its caps.
 func (s *stamper) releaseOverflow(ctx context.Context) error {
 	now := s.now()
-	out := plog.NewLogs()
-	counts := map[string]int64{}
 	s.mu.Lock()
+	var due []*waiting
 	for s.queue.Len() > 0 && (s.queue.Len() > s.cfg.MaxWaitingRecords || s.waitingBytes > s.cfg.MaxWaitingBytes) {
 		w := s.queue.Remove(s.queue.Front()).(*waiting)
-		if s.finish(w, now) == "matched_after_wait" {
-			counts["matched_after_wait"]++
-		} else {
-			counts["evicted"]++
-		}
-		w.logs.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
+		due = append(due, w)
 		s.waitingBytes -= w.bytes
 	}
 	s.mu.Unlock()
-	return s.send(ctx, out, counts)
+	return s.send(ctx, due, now, "evicted")
 }
 
-func (s *stamper) send(ctx context.Context, out plog.Logs, counts map[string]int64) error {
+// send stamps or flags the records in due and hands them on; unmatched names the outcome of
+// those whose span never came. If the next consumer refuses them, they wait again at the
+// front of the buffer (and in the store): nothing is dropped.
+func (s *stamper) send(ctx context.Context, due []*waiting, now time.Time, unmatched string) error {
+	if len(due) == 0 {
+		return nil
+	}
+	out := plog.NewLogs()
+	counts := map[string]int64{}
+	for _, w := range due {
+		rec := plog.NewLogs()
+		w.logs.CopyTo(rec)
+		outcome := s.finish(rec, w.requestID, now)
+		if outcome == "unmatched" {
+			outcome = unmatched
+		}
+		counts[outcome]++
+		rec.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
+	}
+	if err := s.next.ConsumeLogs(ctx, out); err != nil {
+		s.logger.Error("releasing waiting log records failed; they wait again", zap.Int("records", len(due)), zap.Error(err))
+		s.mu.Lock()
+		for i := len(due) - 1; i >= 0; i-- {
+			s.queue.PushFront(due[i])
+			s.waitingBytes += due[i].bytes
+		}
+		s.mu.Unlock()
+		return err
+	}
 	for outcome, n := range counts {
 		s.count(ctx, outcome, n)
 	}
-	if out.LogRecordCount() == 0 {
-		return nil
-	}
-	if err := s.next.ConsumeLogs(ctx, out); err != nil {
-		s.logger.Error("releasing waiting log records failed", zap.Int("records", out.LogRecordCount()), zap.Error(err))
-		return err
+	if s.store != nil {
+		if err := s.store.release(ctx, due); err != nil {
+			s.logger.Warn("released records not deleted from the store; a restart would send them again", zap.Error(err))
+		}
 	}
 	return nil
 }
