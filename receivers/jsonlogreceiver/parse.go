@@ -75,36 +75,41 @@ func (p problem) String() string {
 // worker has its own, with its parser's buffers and its interned strings.
 type lineParser struct {
 	json   fastjson.Parser
-	intern [internSlots]string
+	keys   internCache
+	values internCache
 	num    []byte
 }
 
-// The intern cache is direct-mapped: keys and short repeated values (levels, loggers, event
-// names, categories) hit their slot and cost no allocation; unique values (ids) miss and are
-// copied as they would be anyway. A lookup is a few nanoseconds, a map's would be tens.
-const (
-	internSlots    = 1024
-	maxInternedLen = 40
-)
+// internCache is direct-mapped: a string that hits its slot costs no allocation, one that
+// misses is copied as it would be anyway and takes the slot. Keys and values have a cache
+// each, so a stream of unique values (ids) cannot push the keys out; only short values are
+// offered to it (levels, loggers, event names, categories), never ids.
+type internCache [1024]string
 
-func newLineParser() *lineParser { return &lineParser{} }
+const maxInternedValue = 24
 
-// str returns b as a string, sharing one copy of the short ones seen before.
-func (p *lineParser) str(b []byte) string {
+func (c *internCache) get(b []byte) string {
 	n := len(b)
 	if n == 0 {
 		return ""
 	}
-	if n > maxInternedLen {
-		return string(b)
-	}
-	h := (uint(n)*31 + uint(b[0])*7 + uint(b[n-1])*131 + uint(b[n/2])*17 + uint(b[n/3])*3) % internSlots
-	if s := p.intern[h]; s == string(b) { // compared without allocating
+	h := (uint(n)*31 + uint(b[0])*7 + uint(b[n-1])*131 + uint(b[n/2])*17 + uint(b[n/3])*3) % uint(len(c))
+	if s := c[h]; s == string(b) { // compared without allocating
 		return s
 	}
 	s := string(b)
-	p.intern[h] = s
+	c[h] = s
 	return s
+}
+
+func newLineParser() *lineParser { return &lineParser{} }
+
+// str returns a string value, shared with earlier lines when it is short.
+func (p *lineParser) str(b []byte) string {
+	if len(b) > maxInternedValue {
+		return string(b)
+	}
+	return p.values.get(b)
 }
 
 // parse fills lr from one line and returns what was wrong with it (0 when nothing). Every
@@ -214,7 +219,7 @@ func (p *lineParser) parse(lr plog.LogRecord, line []byte, truncated bool) probl
 // maps them as objects (location → geo_point, exception → error.*) and Kibana shows their
 // dotted paths, which flattening here would only obscure.
 func (p *lineParser) put(m pcommon.Map, k []byte, v *fastjson.Value) {
-	key := p.str(k)
+	key := p.keys.get(k)
 	switch v.Type() {
 	case fastjson.TypeString:
 		b, _ := v.StringBytes()
