@@ -24,7 +24,7 @@ check-generated:
 ## build: the collector distribution, recsvc and its load generator
 build:
 	@mkdir -p $(BIN)
-	go build -trimpath -o $(BIN)/otelcol-recobs ./collector
+	go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs ./collector
 	go build -trimpath -o $(BIN)/recsvc ./recsvc/cmd/recsvc
 	go build -trimpath -o $(BIN)/loadgen ./recsvc/cmd/loadgen
 
