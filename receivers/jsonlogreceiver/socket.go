@@ -85,7 +85,7 @@ func (s *socketInput) serve(conn net.Conn) {
 		s.connsMu.Unlock()
 		_ = conn.Close()
 	}()
-	attrs := map[string]any{"network.peer.address": conn.RemoteAddr().String(), "network.transport": s.cfg.Transport}
+	attrs := map[string]any{"network.peer.address": conn.RemoteAddr().String(), "network.transport": string(s.cfg.Transport)}
 	lines := &lineReader{br: bufio.NewReaderSize(conn, 64<<10), max: s.maxBytes}
 	var batch [][]byte
 	flush := func() bool {

@@ -87,6 +87,9 @@ func TestSocketInput(t *testing.T) {
 					if v, ok := lrs.At(i).Attributes().Get(ParseErrorAttribute); ok {
 						flagged[v.Str()]++
 					}
+					if v, ok := lrs.At(i).Attributes().Get("network.transport"); !ok || v.Str() != string(transport) {
+						t.Fatalf("network.transport = %v, want %s", v.AsRaw(), transport)
+					}
 				}
 			}
 			if flagged["not_json"] != 2 || flagged["truncated,not_json"] != 1 {
