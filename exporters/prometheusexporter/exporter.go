@@ -111,7 +111,7 @@ func (e *promExporter) shutdown(ctx context.Context) error {
 func (e *promExporter) push(ctx context.Context, md pmetric.Metrics) error {
 	if e.scrape != nil {
 		now := time.Now()
-		e.scrape.expire(now) // also when nobody scrapes, so idle series never pile up
+		e.scrape.sweep(now) // also when nobody scrapes, so idle series never pile up
 		refused, sk := e.scrape.update(e.tr, md, now)
 		if refused > 0 {
 			e.scrapeRefused.Add(ctx, int64(refused))

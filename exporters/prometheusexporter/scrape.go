@@ -31,6 +31,7 @@ type scrapeCache struct {
 	series   int
 	refused  int64 // series not admitted: cap reached or a name reused with another type
 	expired  int64
+	swept    time.Time // when expire last ran
 }
 
 type family struct {
@@ -83,9 +84,21 @@ func (c *scrapeCache) put(name, help string, typ dto.MetricType, ls labelSet, ts
 	return true
 }
 
+// sweep expires idle series when a tenth of the expiration has passed since the last sweep:
+// pushes come every few seconds and each would otherwise walk every series.
+func (c *scrapeCache) sweep(now time.Time) {
+	c.mu.Lock()
+	due := now.Sub(c.swept) >= c.expiration/10
+	c.mu.Unlock()
+	if due {
+		c.expire(now)
+	}
+}
+
 func (c *scrapeCache) expire(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.swept = now
 	for name, f := range c.families {
 		for k, s := range f.series {
 			if now.Sub(s.seen) > c.expiration {
@@ -312,11 +325,7 @@ func toDTOExemplar(e pmetric.Exemplar) *dto.Exemplar {
 	if sid := e.SpanID(); !sid.IsEmpty() {
 		ls = append(ls, &dto.LabelPair{Name: proto.String("span_id"), Value: proto.String(sid.String())})
 	}
-	v := e.DoubleValue()
-	if e.ValueType() == pmetric.ExemplarValueTypeInt {
-		v = float64(e.IntValue())
-	}
-	ex := &dto.Exemplar{Label: ls, Value: proto.Float64(v)}
+	ex := &dto.Exemplar{Label: ls, Value: proto.Float64(exemplarValue(e))}
 	if e.Timestamp() != 0 {
 		ex.Timestamp = timestamppb.New(e.Timestamp().AsTime())
 	}
@@ -330,11 +339,7 @@ func lastExemplar(exs pmetric.ExemplarSlice, in func(float64) bool) *dto.Exempla
 	found := false
 	for i := 0; i < exs.Len(); i++ {
 		e := exs.At(i)
-		v := e.DoubleValue()
-		if e.ValueType() == pmetric.ExemplarValueTypeInt {
-			v = float64(e.IntValue())
-		}
-		if in != nil && !in(v) {
+		if in != nil && !in(exemplarValue(e)) {
 			continue
 		}
 		if !found || e.Timestamp() >= best.Timestamp() {

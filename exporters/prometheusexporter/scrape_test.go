@@ -121,6 +121,9 @@ func TestScrapeFormats(t *testing.T) {
 func TestScrapePassesPromtool(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
+		if testenv.Required() {
+			t.Fatal("promtool (Debian package prometheus) is required under make test")
+		}
 		t.Skip("promtool (Debian package prometheus) not installed")
 	}
 	c := newScrapeCache(100, time.Minute, zap.NewNop())
@@ -192,7 +195,7 @@ func TestScrapeSeriesCapExpiryAndOrder(t *testing.T) {
 // exemplars included.
 func TestRealPrometheusScrapes(t *testing.T) {
 	if _, err := exec.LookPath("prometheus"); err != nil {
-		if os.Getenv("RECOBS_BACKENDS") == "required" {
+		if testenv.Required() {
 			t.Fatal("prometheus (Debian package) is required under make test")
 		}
 		t.Skip("prometheus not installed")

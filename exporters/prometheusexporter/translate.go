@@ -147,13 +147,16 @@ func exemplars(ex pmetric.ExemplarSlice) []prompb.Exemplar {
 		if sid := e.SpanID(); !sid.IsEmpty() {
 			ls = append(ls, prompb.Label{Name: "span_id", Value: sid.String()})
 		}
-		v := e.DoubleValue()
-		if e.ValueType() == pmetric.ExemplarValueTypeInt {
-			v = float64(e.IntValue())
-		}
-		out = append(out, prompb.Exemplar{Labels: ls, Value: v, Timestamp: ms(e.Timestamp())})
+		out = append(out, prompb.Exemplar{Labels: ls, Value: exemplarValue(e), Timestamp: ms(e.Timestamp())})
 	}
 	return out
+}
+
+func exemplarValue(e pmetric.Exemplar) float64 {
+	if e.ValueType() == pmetric.ExemplarValueTypeInt {
+		return float64(e.IntValue())
+	}
+	return e.DoubleValue()
 }
 
 func (t *translator) translate(md pmetric.Metrics) ([]prompb.TimeSeries, skipped) {

@@ -215,63 +215,39 @@ func (p *lineParser) parse(lr plog.LogRecord, line []byte, truncated bool) probl
 	return problems
 }
 
-// put sets attribute k from a JSON value. Nested objects stay nested maps: Elasticsearch
-// maps them as objects (location → geo_point, exception → error.*) and Kibana shows their
-// dotted paths, which flattening here would only obscure.
+// put sets attribute k from a JSON value.
 func (p *lineParser) put(m pcommon.Map, k []byte, v *fastjson.Value) {
-	key := p.keys.get(k)
+	p.set(m.PutEmpty(p.keys.get(k)), v)
+}
+
+// set stores a JSON value in dst. Nested objects stay nested maps: Elasticsearch maps them as
+// objects (location → geo_point, exception → error.*) and Kibana shows their dotted paths,
+// which flattening here would only obscure. A null leaves dst empty.
+func (p *lineParser) set(dst pcommon.Value, v *fastjson.Value) {
 	switch v.Type() {
 	case fastjson.TypeString:
 		b, _ := v.StringBytes()
-		m.PutStr(key, p.str(b))
+		dst.SetStr(p.str(b))
 	case fastjson.TypeNumber:
 		if n, ok := p.intValue(v); ok {
-			m.PutInt(key, n)
+			dst.SetInt(n)
 		} else {
 			f, _ := v.Float64()
-			m.PutDouble(key, f)
+			dst.SetDouble(f)
 		}
-	case fastjson.TypeTrue:
-		m.PutBool(key, true)
-	case fastjson.TypeFalse:
-		m.PutBool(key, false)
+	case fastjson.TypeTrue, fastjson.TypeFalse:
+		dst.SetBool(v.Type() == fastjson.TypeTrue)
 	case fastjson.TypeObject:
 		o, _ := v.Object()
-		sub := m.PutEmptyMap(key)
+		sub := dst.SetEmptyMap()
 		sub.EnsureCapacity(o.Len())
 		o.Visit(func(k []byte, v *fastjson.Value) { p.put(sub, k, v) })
 	case fastjson.TypeArray:
 		a, _ := v.Array()
-		p.putSlice(m.PutEmptySlice(key), a)
-	default: // null
-		m.PutEmpty(key)
-	}
-}
-
-func (p *lineParser) putSlice(s pcommon.Slice, a []*fastjson.Value) {
-	s.EnsureCapacity(len(a))
-	for _, v := range a {
-		e := s.AppendEmpty()
-		switch v.Type() {
-		case fastjson.TypeString:
-			b, _ := v.StringBytes()
-			e.SetStr(p.str(b))
-		case fastjson.TypeNumber:
-			if n, ok := p.intValue(v); ok {
-				e.SetInt(n)
-			} else {
-				f, _ := v.Float64()
-				e.SetDouble(f)
-			}
-		case fastjson.TypeTrue, fastjson.TypeFalse:
-			e.SetBool(v.Type() == fastjson.TypeTrue)
-		case fastjson.TypeObject:
-			o, _ := v.Object()
-			sub := e.SetEmptyMap()
-			o.Visit(func(k []byte, v *fastjson.Value) { p.put(sub, k, v) })
-		case fastjson.TypeArray:
-			inner, _ := v.Array()
-			p.putSlice(e.SetEmptySlice(), inner)
+		s := dst.SetEmptySlice()
+		s.EnsureCapacity(len(a))
+		for _, e := range a {
+			p.set(s.AppendEmpty(), e)
 		}
 	}
 }

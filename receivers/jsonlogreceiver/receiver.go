@@ -121,11 +121,7 @@ func (r *logReceiver) emit(ctx context.Context, tokens [][]byte, fileAttrs map[s
 // the caller reads nothing more meanwhile); it gives up only when ctx ends (shutdown).
 func (r *logReceiver) deliver(ctx context.Context, ld plog.Logs, obs *receiverhelper.ObsReport) error {
 	n := ld.LogRecordCount()
-	retry := backoff.NewExponentialBackOff()
-	retry.InitialInterval = r.cfg.RetryOnFailure.InitialInterval
-	retry.MaxInterval = r.cfg.RetryOnFailure.MaxInterval
-	retry.Multiplier = r.cfg.RetryOnFailure.Multiplier
-	retry.RandomizationFactor = r.cfg.RetryOnFailure.RandomizationFactor
+	var retry *backoff.ExponentialBackOff // made on the first refusal: most batches never need it
 	for {
 		obsCtx := obs.StartLogsOp(ctx)
 		err := r.next.ConsumeLogs(obsCtx, ld)
@@ -140,6 +136,13 @@ func (r *logReceiver) deliver(ctx context.Context, ld plog.Logs, obs *receiverhe
 			return nil
 		}
 		// Backpressure: reading this file waits until the pipeline takes the batch.
+		if retry == nil {
+			retry = backoff.NewExponentialBackOff()
+			retry.InitialInterval = r.cfg.RetryOnFailure.InitialInterval
+			retry.MaxInterval = r.cfg.RetryOnFailure.MaxInterval
+			retry.Multiplier = r.cfg.RetryOnFailure.Multiplier
+			retry.RandomizationFactor = r.cfg.RetryOnFailure.RandomizationFactor
+		}
 		wait := retry.NextBackOff()
 		r.set.Logger.Debug("pipeline refused log records; retrying", zap.Int("records", n), zap.Duration("in", wait), zap.Error(err))
 		select {
