@@ -10,6 +10,7 @@ if [[ $was_up -lt 3 ]]; then trap '"$RECOBS_ROOT/scripts/backends.sh" stop' EXIT
 source "$RECOBS_STATE/backends.env"
 log "fuzzing the parsers of untrusted input (${FUZZTIME:=15s} each)"
 go test -run '^$' -fuzz '^FuzzParseLine$' -fuzztime "$FUZZTIME" ./receivers/jsonlogreceiver/
+go test -run '^$' -fuzz '^FuzzScanValue$' -fuzztime "$FUZZTIME" ./receivers/jsonlogreceiver/
 go test -run '^$' -fuzz '^FuzzParseQuery$' -fuzztime "$FUZZTIME" ./recsvc/internal/server/
 go test -run '^$' -fuzz '^FuzzAppendString$' -fuzztime "$FUZZTIME" ./internal/jsonenc/
 

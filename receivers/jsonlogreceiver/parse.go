@@ -2,12 +2,12 @@ package jsonlogreceiver // import "github.com/recobs/recobs/receivers/jsonlogrec
 
 import (
 	"encoding/hex"
-	"strconv"
+	"encoding/json"
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
-	"github.com/valyala/fastjson"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -72,12 +72,13 @@ func (p problem) String() string {
 }
 
 // lineParser turns lines into log records. It is not safe for concurrent use: each parse
-// worker has its own, with its parser's buffers and its interned strings.
+// worker has its own, with its scanner's buffers and its interned strings.
 type lineParser struct {
-	json   fastjson.Parser
+	scan   jsonScanner
 	keys   internCache
 	values internCache
-	num    []byte
+	// attrs is the attribute count of the last line, so the next one's map is sized once.
+	attrs int
 }
 
 // internCache is direct-mapped: a string that hits its slot costs no allocation, one that
@@ -104,17 +105,28 @@ func (c *internCache) get(b []byte) string {
 
 func newLineParser() *lineParser { return &lineParser{} }
 
-// str returns a string value, shared with earlier lines when it is short.
+// str returns the string the scanner just read. One without escapes is the line's own bytes,
+// not a copy: the inputs hand over each line in a fresh allocation that nothing writes to
+// again, so the string can share it, and the line lives as long as its record's values. An
+// unescaped string is in the scanner's buffer and must be copied (shared with earlier lines
+// when short).
 func (p *lineParser) str(b []byte) string {
-	if len(b) > maxInternedValue {
+	switch {
+	case len(b) == 0:
+		return ""
+	case !p.scan.escaped:
+		return unsafe.String(unsafe.SliceData(b), len(b))
+	case len(b) > maxInternedValue:
 		return string(b)
 	}
 	return p.values.get(b)
 }
 
-// parse fills lr from one line and returns what was wrong with it (0 when nothing). Every
-// problem leaves the line's content on the record: nothing is dropped.
-func (p *lineParser) parse(lr plog.LogRecord, line []byte, truncated bool) problem {
+// parse fills lr from one line (which it keeps referring to: the caller must not change it
+// afterwards) and returns what was wrong with it (0 when nothing). Every
+// problem leaves the line's content on the record: nothing is dropped. extraAttrs is how many
+// attributes the caller adds afterwards (file name, offset), so the map is sized once.
+func (p *lineParser) parse(lr plog.LogRecord, line []byte, truncated bool, extraAttrs int) problem {
 	var problems problem
 	if truncated {
 		problems |= problemTruncated
@@ -125,85 +137,161 @@ func (p *lineParser) parse(lr plog.LogRecord, line []byte, truncated bool) probl
 	}
 	text := line
 	if !utf8.Valid(line) {
-		lr.Attributes().PutEmptyBytes(OriginalBytesAttribute).FromRaw(line)
 		text = []byte(strings.ToValidUTF8(string(line), "\uFFFD"))
 		problems |= problemInvalidUTF8
 	}
-	v, err := p.json.ParseBytes(text)
-	if err != nil {
+	p.scan.reset(text)
+	p.scan.skipSpace()
+	if p.scan.i >= len(text) || text[p.scan.i] != '{' {
 		lr.Body().SetStr(string(text))
-		return problems | problemNotJSON
-	}
-	obj, err := v.Object()
-	if err != nil {
+		if json.Valid(text) {
+			problems |= problemNotObject
+		} else {
+			problems |= problemNotJSON
+		}
+	} else if fields, ok := p.fields(lr, extraAttrs); ok && p.scan.atEnd() {
+		problems |= fields
+	} else {
+		// Not JSON after all (truncated, a bad escape, trailing bytes): whatever was read
+		// goes, the raw line stays.
+		resetRecord(lr)
 		lr.Body().SetStr(string(text))
-		return problems | problemNotObject
+		problems |= problemNotJSON
 	}
+	if problems&problemInvalidUTF8 != 0 {
+		lr.Attributes().PutEmptyBytes(OriginalBytesAttribute).FromRaw(line)
+	}
+	return problems
+}
 
+// fields reads the line's top-level object into lr: the contract's fields into the record's
+// own (timestamp, severity, body, trace context), every other one into an attribute.
+func (p *lineParser) fields(lr plog.LogRecord, extraAttrs int) (problem, bool) {
+	s := &p.scan
+	var problems problem
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(obj.Len())
-	var event, message []byte
-	var haveTS, haveLevel bool
-	obj.Visit(func(k []byte, v *fastjson.Value) {
-		switch string(k) { // no allocation for a switch on a converted []byte
-		case logschema.Timestamp:
-			haveTS = true
-			if b, err := v.StringBytes(); err == nil {
-				if t, ok := parseTimestamp(b); ok {
-					lr.SetTimestamp(pcommon.NewTimestampFromTime(t))
-					return
+	var event, message string
+	var haveEvent, haveMessage, haveTS, haveLevel bool
+	s.i++ // '{'
+	s.depth = 1
+	if !s.consume('}') {
+		attrs.EnsureCapacity(max(p.attrs, 8) + extraAttrs)
+		for {
+			s.skipSpace()
+			k, ok := s.str(&s.keyBuf)
+			if !ok || !s.consume(':') {
+				return 0, false
+			}
+			s.skipSpace()
+			// A contract field whose value is a string goes to the record; any other value
+			// (or an unreadable string) stays an attribute under its own name, flagged.
+			isStr := s.i < len(s.b) && s.b[s.i] == '"'
+			switch string(k) { // no allocation for a switch on a converted []byte
+			case logschema.Timestamp:
+				haveTS = true
+				if isStr {
+					v, ok := s.str(&s.valBuf)
+					if !ok {
+						return 0, false
+					}
+					if ts, ok := parseTimestamp(v); ok {
+						lr.SetTimestamp(ts)
+					} else {
+						attrs.PutStr(logschema.Timestamp, string(v))
+						problems |= problemBadTimestamp
+					}
+				} else {
+					if !p.value(attrs.PutEmpty(logschema.Timestamp)) {
+						return 0, false
+					}
+					problems |= problemBadTimestamp
+				}
+			case logschema.Level:
+				haveLevel = true
+				var v []byte
+				if isStr {
+					if v, ok = s.str(&s.valBuf); !ok {
+						return 0, false
+					}
+				} else if !p.value(attrs.PutEmpty(logschema.Level)) {
+					return 0, false
+				}
+				lr.SetSeverityText(p.str(v))
+				sev, known := severity(v)
+				if !known {
+					problems |= problemUnknownLevel
+				}
+				lr.SetSeverityNumber(sev)
+			case logschema.Event:
+				if !isStr {
+					if !p.value(attrs.PutEmpty(logschema.Event)) {
+						return 0, false
+					}
+					break
+				}
+				v, ok := s.str(&s.valBuf)
+				if !ok {
+					return 0, false
+				}
+				event, haveEvent = p.str(v), true
+			case "message", "msg":
+				key := p.keys.get(k)
+				if !isStr {
+					if !p.value(attrs.PutEmpty(key)) {
+						return 0, false
+					}
+					break
+				}
+				v, ok := s.str(&s.valBuf)
+				if !ok {
+					return 0, false
+				}
+				m := p.str(v)
+				if !haveMessage {
+					message, haveMessage = m, true
+				}
+				attrs.PutStr(key, m)
+			case logschema.TraceID:
+				var id pcommon.TraceID
+				if ok, readable := p.hexField(attrs, logschema.TraceID, isStr, id[:]); !readable {
+					return 0, false
+				} else if ok {
+					lr.SetTraceID(id)
+				} else {
+					problems |= problemBadTraceID
+				}
+			case logschema.SpanID:
+				var id pcommon.SpanID
+				if ok, readable := p.hexField(attrs, logschema.SpanID, isStr, id[:]); !readable {
+					return 0, false
+				} else if ok {
+					lr.SetSpanID(id)
+				} else {
+					problems |= problemBadSpanID
+				}
+			default:
+				if !p.value(attrs.PutEmpty(p.keys.get(k))) {
+					return 0, false
 				}
 			}
-			p.put(attrs, k, v)
-			problems |= problemBadTimestamp
-		case logschema.Level:
-			haveLevel = true
-			b, _ := v.StringBytes()
-			lr.SetSeverityText(p.str(b))
-			sev, ok := severity(b)
-			if !ok {
-				problems |= problemUnknownLevel
+			if s.consume(',') {
+				continue
 			}
-			lr.SetSeverityNumber(sev)
-		case logschema.Event:
-			if b, err := v.StringBytes(); err == nil {
-				event = b
-				return
+			if s.consume('}') {
+				break
 			}
-			p.put(attrs, k, v)
-		case "message", "msg":
-			if b, err := v.StringBytes(); err == nil && message == nil {
-				message = b
-			}
-			p.put(attrs, k, v)
-		case logschema.TraceID:
-			var id pcommon.TraceID
-			if hexID(v, id[:]) {
-				lr.SetTraceID(id)
-				return
-			}
-			p.put(attrs, k, v)
-			problems |= problemBadTraceID
-		case logschema.SpanID:
-			var id pcommon.SpanID
-			if hexID(v, id[:]) {
-				lr.SetSpanID(id)
-				return
-			}
-			p.put(attrs, k, v)
-			problems |= problemBadSpanID
-		default:
-			p.put(attrs, k, v)
+			return 0, false
 		}
-	})
+	}
+	p.attrs = attrs.Len()
 	switch {
-	case event != nil:
-		lr.Body().SetStr(p.str(event))
-	case message != nil:
-		lr.Body().SetStr(string(message))
+	case haveEvent:
+		lr.Body().SetStr(event)
+	case haveMessage:
+		lr.Body().SetStr(message)
 		problems |= problemMissingEvent
 	default:
-		lr.Body().SetStr(string(text))
+		lr.Body().SetStr(string(s.b))
 		problems |= problemMissingEvent
 	}
 	if !haveTS {
@@ -212,73 +300,35 @@ func (p *lineParser) parse(lr plog.LogRecord, line []byte, truncated bool) probl
 	if !haveLevel {
 		lr.SetSeverityNumber(plog.SeverityNumberUnspecified)
 	}
-	return problems
+	return problems, true
 }
 
-// put sets attribute k from a JSON value.
-func (p *lineParser) put(m pcommon.Map, k []byte, v *fastjson.Value) {
-	p.set(m.PutEmpty(p.keys.get(k)), v)
+// hexField reads a trace or span id field into out. ok: a valid id; readable false: the line
+// is not JSON. A value that is no valid id is kept as an attribute under its own name.
+func (p *lineParser) hexField(attrs pcommon.Map, key string, isStr bool, out []byte) (ok, readable bool) {
+	s := &p.scan
+	if !isStr {
+		return false, p.value(attrs.PutEmpty(key))
+	}
+	v, readable := s.str(&s.valBuf)
+	if !readable {
+		return false, false
+	}
+	if hexID(v, out) {
+		return true, true
+	}
+	attrs.PutStr(key, string(v))
+	return false, true
 }
 
-// set stores a JSON value in dst. Nested objects stay nested maps: Elasticsearch maps them as
-// objects (location → geo_point, exception → error.*) and Kibana shows their dotted paths,
-// which flattening here would only obscure. A null leaves dst empty.
-func (p *lineParser) set(dst pcommon.Value, v *fastjson.Value) {
-	switch v.Type() {
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		dst.SetStr(p.str(b))
-	case fastjson.TypeNumber:
-		if n, ok := p.intValue(v); ok {
-			dst.SetInt(n)
-		} else {
-			f, _ := v.Float64()
-			dst.SetDouble(f)
-		}
-	case fastjson.TypeTrue, fastjson.TypeFalse:
-		dst.SetBool(v.Type() == fastjson.TypeTrue)
-	case fastjson.TypeObject:
-		o, _ := v.Object()
-		sub := dst.SetEmptyMap()
-		sub.EnsureCapacity(o.Len())
-		o.Visit(func(k []byte, v *fastjson.Value) { p.put(sub, k, v) })
-	case fastjson.TypeArray:
-		a, _ := v.Array()
-		s := dst.SetEmptySlice()
-		s.EnsureCapacity(len(a))
-		for _, e := range a {
-			p.set(s.AppendEmpty(), e)
-		}
-	}
-}
-
-// intValue reads a JSON number written as plain digits (no fraction, no exponent, in range)
-// as an integer, without the error allocation fastjson's Int64 makes for a float.
-func (p *lineParser) intValue(v *fastjson.Value) (int64, bool) {
-	p.num = v.MarshalTo(p.num[:0])
-	raw := p.num
-	neg := len(raw) > 0 && raw[0] == '-'
-	if neg {
-		raw = raw[1:]
-	}
-	switch {
-	case len(raw) == 0 || len(raw) > 19:
-		return 0, false
-	case len(raw) == 19: // may overflow: the careful way (rare)
-		n, err := strconv.ParseInt(string(p.num), 10, 64)
-		return n, err == nil
-	}
-	var n int64
-	for _, c := range raw {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
+// resetRecord clears what a half-read line set on lr.
+func resetRecord(lr plog.LogRecord) {
+	lr.Attributes().Clear()
+	lr.SetTimestamp(0)
+	lr.SetSeverityText("")
+	lr.SetSeverityNumber(plog.SeverityNumberUnspecified)
+	lr.SetTraceID(pcommon.NewTraceIDEmpty())
+	lr.SetSpanID(pcommon.NewSpanIDEmpty())
 }
 
 func isBlank(b []byte) bool {
@@ -292,41 +342,68 @@ func isBlank(b []byte) bool {
 
 // parseTimestamp reads RFC 3339 timestamps; the layout recsvc writes
 // (2026-11-27T10:00:00.123Z) takes a fast path without time.Parse.
-func parseTimestamp(b []byte) (time.Time, bool) {
+func parseTimestamp(b []byte) (pcommon.Timestamp, bool) {
 	if len(b) == 24 && b[4] == '-' && b[7] == '-' && b[10] == 'T' && b[13] == ':' && b[16] == ':' && b[19] == '.' && b[23] == 'Z' {
-		d := func(i, n int) (int, bool) {
-			v := 0
-			for _, c := range b[i : i+n] {
-				if c < '0' || c > '9' {
-					return 0, false
-				}
-				v = v*10 + int(c-'0')
-			}
-			return v, true
-		}
-		y, ok1 := d(0, 4)
-		mo, ok2 := d(5, 2)
-		dd, ok3 := d(8, 2)
-		h, ok4 := d(11, 2)
-		mi, ok5 := d(14, 2)
-		s, ok6 := d(17, 2)
-		ms, ok7 := d(20, 3)
-		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && mo >= 1 && mo <= 12 && dd >= 1 && dd <= 31 && h < 24 && mi < 60 && s < 60 {
-			t := time.Date(y, time.Month(mo), dd, h, mi, s, ms*1e6, time.UTC)
-			if t.Day() == dd { // no 31 February
-				return t, true
-			}
-		}
-		return time.Time{}, false
+		return contractTimestamp(b)
 	}
 	t, err := time.Parse(time.RFC3339Nano, string(b))
-	return t, err == nil
+	// Before 1970 has no OTLP timestamp (unsigned nanoseconds since the epoch).
+	return pcommon.NewTimestampFromTime(t), err == nil && t.Unix() >= 0
+}
+
+// contractTimestamp reads YYYY-MM-DDTHH:MM:SS.mmmZ (layout already checked) straight into
+// Unix nanoseconds.
+func contractTimestamp(b []byte) (pcommon.Timestamp, bool) {
+	ok := true
+	d := func(i, n int) int64 {
+		var v int64
+		for _, c := range b[i : i+n] {
+			if c < '0' || c > '9' {
+				ok = false
+			}
+			v = v*10 + int64(c-'0')
+		}
+		return v
+	}
+	y, mo, dd := d(0, 4), d(5, 2), d(8, 2)
+	h, mi, s, ms := d(11, 2), d(14, 2), d(17, 2), d(20, 3)
+	if !ok || y < 1970 || mo < 1 || mo > 12 || dd < 1 || dd > daysIn(mo, y) || h > 23 || mi > 59 || s > 59 {
+		return 0, false
+	}
+	secs := ((daysSinceEpoch(y, mo, dd)*24+h)*60+mi)*60 + s
+	return pcommon.Timestamp(uint64(secs)*1e9 + uint64(ms)*1e6), true
+}
+
+func daysIn(month, year int64) int64 {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysSinceEpoch is the proleptic Gregorian day number of y-m-d counted from 1970-01-01
+// (Howard Hinnant's days_from_civil).
+func daysSinceEpoch(y, m, d int64) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
 }
 
 // hexID decodes a trace or span id into out; the all-zero id is as invalid as a malformed one.
-func hexID(v *fastjson.Value, out []byte) bool {
-	b, err := v.StringBytes()
-	if err != nil || len(b) != 2*len(out) {
+func hexID(b, out []byte) bool {
+	if len(b) != 2*len(out) {
 		return false
 	}
 	if _, err := hex.Decode(out, b); err != nil {

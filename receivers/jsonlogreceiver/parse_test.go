@@ -14,7 +14,7 @@ import (
 
 func parseOne(line string, truncated bool) (plog.LogRecord, string) {
 	lr := plog.NewLogRecord()
-	p := newLineParser().parse(lr, []byte(line), truncated)
+	p := newLineParser().parse(lr, []byte(line), truncated, 0)
 	return lr, p.String()
 }
 
@@ -119,14 +119,22 @@ func TestBadLinesAreKeptAndFlagged(t *testing.T) {
 }
 
 func TestFastTimestampMatchesTimeParse(t *testing.T) {
-	for _, s := range []string{"2026-11-27T10:00:00.123Z", "2024-02-29T23:59:59.999Z", "1999-12-31T00:00:00.000Z"} {
+	check := func(s string) {
 		got, ok := parseTimestamp([]byte(s))
 		want, err := time.Parse(time.RFC3339Nano, s)
-		if !ok || err != nil || !got.Equal(want) {
-			t.Errorf("%s: fast %v %v, time.Parse %v %v", s, got, ok, want, err)
+		if !ok || err != nil || got != pcommon.NewTimestampFromTime(want) {
+			t.Fatalf("%s: fast %v %v, time.Parse %v %v", s, got, ok, want, err)
 		}
 	}
-	for _, s := range []string{"2025-02-29T10:00:00.000Z", "2026-13-01T10:00:00.000Z", "2026-11-27T24:00:00.000Z", "2026-11-27T10:00:00.0a0Z"} {
+	for _, s := range []string{"2026-11-27T10:00:00.123Z", "2024-02-29T23:59:59.999Z", "1999-12-31T00:00:00.000Z", "1970-01-01T00:00:00.000Z", "2000-02-29T12:00:00.500Z"} {
+		check(s)
+	}
+	// Every day from 1970 to 2100 at a varying time of day: the day arithmetic has no gaps.
+	for d := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2100; d = d.AddDate(0, 0, 1) {
+		check(d.Add(time.Duration(d.YearDay()) * 7919 * time.Second % (24 * time.Hour)).Add(time.Duration(d.Day()) * time.Millisecond).Format("2006-01-02T15:04:05.000Z"))
+	}
+	for _, s := range []string{"2025-02-29T10:00:00.000Z", "1900-02-29T10:00:00.000Z", "2026-04-31T10:00:00.000Z", "2026-13-01T10:00:00.000Z",
+		"2026-11-27T24:00:00.000Z", "2026-11-27T10:00:00.0a0Z", "1969-12-31T23:59:59.999Z", "1969-12-31T23:59:59.999999Z"} {
 		if _, ok := parseTimestamp([]byte(s)); ok {
 			t.Errorf("%s must be refused", s)
 		}
@@ -153,7 +161,7 @@ func BenchmarkParseLine(b *testing.B) {
 		if lrs.Len() == 1000 {
 			lrs.RemoveIf(func(plog.LogRecord) bool { return true })
 		}
-		p.parse(lrs.AppendEmpty(), []byte(lines[i%len(lines)]), false)
+		p.parse(lrs.AppendEmpty(), []byte(lines[i%len(lines)]), false, 0)
 		i++
 	}
 }
@@ -174,7 +182,7 @@ func FuzzParseLine(f *testing.F) {
 	p := newLineParser()
 	f.Fuzz(func(t *testing.T, line string) {
 		lr := plog.NewLogRecord()
-		problems := p.parse(lr, []byte(line), false).String()
+		problems := p.parse(lr, []byte(line), false, 0).String()
 		if lr.Body().Type() != pcommon.ValueTypeStr {
 			t.Fatalf("%q: no body", line)
 		}

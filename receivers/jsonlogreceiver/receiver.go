@@ -44,7 +44,9 @@ type logReceiver struct {
 	flagged metric.Int64Counter
 	host    string
 	workers int
-	parsers sync.Pool // *lineParser
+	parsers sync.Pool // *lineParser, for the goroutines that call parseBatch
+	jobs    chan parseJob
+	helpers sync.WaitGroup
 
 	manager *fileconsumer.Manager
 	storage storage.Client
@@ -88,6 +90,7 @@ func (r *logReceiver) Start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("storage: %w", err)
 	}
 	r.storage = client
+	r.startHelpers()
 	if sc := r.cfg.Socket.Get(); sc != nil {
 		if r.socket, err = r.startSocket(ctx, *sc); err != nil {
 			return fmt.Errorf("socket.endpoint: %w", err)
@@ -104,6 +107,7 @@ func (r *logReceiver) Shutdown(ctx context.Context) error {
 	if r.manager != nil {
 		errs = append(errs, r.manager.Stop())
 	}
+	r.stopHelpers() // after the inputs: nothing parses any more
 	if r.storage != nil {
 		errs = append(errs, r.storage.Close(ctx))
 	}
@@ -153,8 +157,51 @@ func (r *logReceiver) deliver(ctx context.Context, ld plog.Logs, obs *receiverhe
 	}
 }
 
-// parseBatch turns a batch of lines into one plog.Logs, in order, parsing slices of the batch
-// on parallel goroutines.
+// parseJob is one slice of a batch for a parse helper.
+type parseJob struct {
+	batch    *batchParse
+	from, to int
+	counts   *[numProblems]int64
+}
+
+// batchParse is what the slices of one batch share.
+type batchParse struct {
+	r         *logReceiver
+	tokens    [][]byte
+	lrs       plog.LogRecordSlice
+	fileAttrs map[string]any
+	offsets   []int64
+	observed  pcommon.Timestamp
+	done      sync.WaitGroup
+}
+
+// startHelpers starts the goroutines that parse slices of batches beside the caller. They
+// live as long as the receiver: a goroutine a batch would regrow its stack every time.
+func (r *logReceiver) startHelpers() {
+	r.jobs = make(chan parseJob, r.workers)
+	for range r.workers - 1 {
+		r.helpers.Add(1)
+		go func() {
+			defer r.helpers.Done()
+			p := newLineParser()
+			for j := range r.jobs {
+				j.batch.parseRange(p, j.from, j.to, j.counts)
+				j.batch.done.Done()
+			}
+		}()
+	}
+}
+
+func (r *logReceiver) stopHelpers() {
+	if r.jobs != nil {
+		close(r.jobs)
+		r.helpers.Wait()
+		r.jobs = nil
+	}
+}
+
+// parseBatch turns a batch of lines into one plog.Logs, in order: the caller parses the first
+// slice of the batch while the helpers parse the others.
 func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, fileAttrs map[string]any, offsets []int64) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
@@ -171,62 +218,62 @@ func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, fileAttrs
 	for range tokens {
 		lrs.AppendEmpty()
 	}
-	observed := pcommon.NewTimestampFromTime(time.Now())
+	b := &batchParse{r: r, tokens: tokens, lrs: lrs, fileAttrs: fileAttrs, offsets: offsets,
+		observed: pcommon.NewTimestampFromTime(time.Now())}
 
-	parseRange := func(from, to int, counts *[numProblems]int64) {
-		p := r.parsers.Get().(*lineParser)
-		defer r.parsers.Put(p)
-		for i := from; i < to; i++ {
-			lr := lrs.At(i)
-			lr.SetObservedTimestamp(observed)
-			line := tokens[i]
-			truncated := int(r.cfg.InputConfig.MaxLogSize) > 0 && len(line) >= int(r.cfg.InputConfig.MaxLogSize)
-			problems := p.parse(lr, line, truncated)
-			a := lr.Attributes()
-			for k, v := range fileAttrs {
-				if s, ok := v.(string); ok {
-					a.PutStr(k, s)
-				}
-			}
-			if r.cfg.InputConfig.IncludeFileRecordOffset && offsets != nil {
-				a.PutInt(attrs.LogFileRecordOffset, offsets[i])
-			}
-			if problems != 0 {
-				a.PutStr(ParseErrorAttribute, problems.String())
-				for b := range numProblems {
-					if problems&(1<<b) != 0 {
-						counts[b]++
-					}
-				}
-			}
-		}
+	slices := min(r.workers, len(tokens)/minLinesPerWorker)
+	if r.jobs == nil { // not started (or stopped): everything on the caller
+		slices = 1
 	}
+	slices = max(slices, 1)
+	counts := make([][numProblems]int64, slices)
+	per := (len(tokens) + slices - 1) / slices
+	b.done.Add(slices - 1)
+	for w := 1; w < slices; w++ {
+		r.jobs <- parseJob{batch: b, from: w * per, to: min((w+1)*per, len(tokens)), counts: &counts[w]}
+	}
+	p := r.parsers.Get().(*lineParser)
+	b.parseRange(p, 0, min(per, len(tokens)), &counts[0])
+	r.parsers.Put(p)
+	b.done.Wait()
 
-	workers := min(r.workers, len(tokens)/minLinesPerWorker)
-	counts := make([][numProblems]int64, max(workers, 1))
-	if workers <= 1 {
-		parseRange(0, len(tokens), &counts[0])
-	} else {
-		var wg sync.WaitGroup
-		per := (len(tokens) + workers - 1) / workers
-		for w := range workers {
-			from, to := w*per, min((w+1)*per, len(tokens))
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				parseRange(from, to, &counts[w])
-			}()
-		}
-		wg.Wait()
-	}
-	for b := range numProblems {
+	for pr := range numProblems {
 		var n int64
 		for w := range counts {
-			n += counts[w][b]
+			n += counts[w][pr]
 		}
 		if n > 0 {
-			r.flagged.Add(ctx, n, metric.WithAttributes(attribute.String("problem", problemNames[b])))
+			r.flagged.Add(ctx, n, metric.WithAttributes(attribute.String("problem", problemNames[pr])))
 		}
 	}
 	return ld
+}
+
+func (b *batchParse) parseRange(p *lineParser, from, to int, counts *[numProblems]int64) {
+	cfg := b.r.cfg
+	extra := len(b.fileAttrs) + 2 // + offset, + parse error
+	for i := from; i < to; i++ {
+		lr := b.lrs.At(i)
+		lr.SetObservedTimestamp(b.observed)
+		line := b.tokens[i]
+		truncated := int(cfg.InputConfig.MaxLogSize) > 0 && len(line) >= int(cfg.InputConfig.MaxLogSize)
+		problems := p.parse(lr, line, truncated, extra)
+		a := lr.Attributes()
+		for k, v := range b.fileAttrs {
+			if s, ok := v.(string); ok {
+				a.PutStr(k, s)
+			}
+		}
+		if cfg.InputConfig.IncludeFileRecordOffset && b.offsets != nil {
+			a.PutInt(attrs.LogFileRecordOffset, b.offsets[i])
+		}
+		if problems != 0 {
+			a.PutStr(ParseErrorAttribute, problems.String())
+			for pr := range numProblems {
+				if problems&(1<<pr) != 0 {
+					counts[pr]++
+				}
+			}
+		}
+	}
 }
