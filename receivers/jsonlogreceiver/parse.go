@@ -79,6 +79,9 @@ type lineParser struct {
 	values internCache
 	// attrs is the attribute count of the last line, so the next one's map is sized once.
 	attrs int
+	// keyAt remembers the key each position of a line's object had last time: lines of one
+	// writer repeat their order, so a key is usually found without hashing it.
+	keyAt []string
 }
 
 // internCache is direct-mapped: a string that hits its slot costs no allocation, one that
@@ -174,6 +177,7 @@ func (p *lineParser) fields(lr plog.LogRecord, extraAttrs int) (problem, bool) {
 	var haveEvent, haveMessage, haveTS, haveLevel bool
 	s.i++ // '{'
 	s.depth = 1
+	n := 0 // position of the key among the line's keys
 	if !s.consume('}') {
 		attrs.EnsureCapacity(max(p.attrs, 8) + extraAttrs)
 		for {
@@ -270,10 +274,11 @@ func (p *lineParser) fields(lr plog.LogRecord, extraAttrs int) (problem, bool) {
 					problems |= problemBadSpanID
 				}
 			default:
-				if !p.value(attrs.PutEmpty(p.keys.get(k))) {
+				if !p.value(attrs.PutEmpty(p.topKey(k, n))) {
 					return 0, false
 				}
 			}
+			n++
 			if s.consume(',') {
 				continue
 			}
@@ -301,6 +306,20 @@ func (p *lineParser) fields(lr plog.LogRecord, extraAttrs int) (problem, bool) {
 		lr.SetSeverityNumber(plog.SeverityNumberUnspecified)
 	}
 	return problems, true
+}
+
+// topKey returns the string for key k at position n of a line's object.
+func (p *lineParser) topKey(k []byte, n int) string {
+	if n < len(p.keyAt) && p.keyAt[n] == string(k) {
+		return p.keyAt[n]
+	}
+	key := p.keys.get(k)
+	if n < len(p.keyAt) {
+		p.keyAt[n] = key
+	} else if n == len(p.keyAt) && n < 64 {
+		p.keyAt = append(p.keyAt, key)
+	}
+	return key
 }
 
 // hexField reads a trace or span id field into out. ok: a valid id; readable false: the line

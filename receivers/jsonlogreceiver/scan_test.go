@@ -155,3 +155,19 @@ func TestExactFloatMatchesStrconv(t *testing.T) {
 		}
 	}
 }
+
+// TestStringEndsAtEveryOffset: a quote, an escape, a control byte or a multi-byte rune at each
+// position of strings up to 40 bytes, so the eight-bytes-at-a-time path meets each in every lane.
+func TestStringEndsAtEveryOffset(t *testing.T) {
+	p := newLineParser()
+	for n := range 41 {
+		for at := range n + 1 {
+			for _, special := range []string{`\"`, `\\`, "\x01", "\x1f", " ", "\u00e9", "\u20ac", `\u00e9`, "\x7f", "~"} {
+				body := strings.Repeat("a", at) + special + strings.Repeat("b", n-at)
+				checkAgainstEncodingJSON(t, p, `"`+body+`"`)
+				checkAgainstEncodingJSON(t, p, `{"`+body+`":"`+body+`"}`)
+			}
+			checkAgainstEncodingJSON(t, p, `"`+strings.Repeat("a", at)) // unterminated
+		}
+	}
+}
