@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.uber.org/goleak"
 
 	"github.com/recobs/recobs/internal/testenv"
+	"github.com/recobs/recobs/recsvc/internal/telemetry"
 )
 
 func TestMain(m *testing.M) {
@@ -138,14 +138,25 @@ func TestConfigNamesTheField(t *testing.T) {
 }
 
 // TestSpansReachRealJaeger exports over OTLP to the real Jaeger and finds the request's
-// trace, with the pipeline span and its three children, through Jaeger's query API.
+// trace, with the pipeline span and its three children, through Jaeger's query API — once
+// with our wire encoder (the default) and once with the SDK's stock OTLP exporter.
 func TestSpansReachRealJaeger(t *testing.T) {
 	endpoint := testenv.JaegerOTLPGRPC(t)
 	query := testenv.JaegerURL(t)
-	exp, err := otlptracegrpc.New(context.Background(), otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure())
-	if err != nil {
-		t.Fatal(err)
+	for _, encoder := range []string{"wire", "sdk"} {
+		t.Run(encoder, func(t *testing.T) {
+			t.Setenv("RECSVC_SPAN_ENCODER", encoder)
+			t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://"+endpoint)
+			exp, err := telemetry.NewOTLPExporter(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkTraceInJaeger(t, query, exp)
+		})
 	}
+}
+
+func checkTraceInJaeger(t *testing.T, query string, exp sdktrace.SpanExporter) {
 	a, cancel, done := start(t, testConfig(t), exp)
 	_, body := get(t, "http://"+a.Addr()+"/v1/recommendations?lat=51.5074&lng=-0.1278&radius_km=3&user_id=42")
 	traceID, _ := body["trace_id"].(string)

@@ -180,6 +180,10 @@ func (s *Service) recommendations(ctx *fasthttp.RequestCtx) {
 	var q Query
 	var outcome result
 	status := fasthttp.StatusOK
+	// The span's attributes are gathered here and set once, at the end: each SetAttributes
+	// call on an SDK span locks it and may regrow its attribute slice.
+	var attrBuf [12]attribute.KeyValue
+	attrs := attrBuf[:0]
 	defer func() {
 		if r := recover(); r != nil {
 			status = fasthttp.StatusInternalServerError
@@ -191,7 +195,7 @@ func (s *Service) recommendations(ctx *fasthttp.RequestCtx) {
 		if status >= 500 {
 			s.failures.Add(1)
 		}
-		span.SetAttributes(attribute.Int("http.response.status_code", status))
+		span.SetAttributes(append(attrs, attribute.Int("http.response.status_code", status))...)
 		span.End()
 		s.Metrics.ObserveLatency(elapsed, traceID, spanID)
 		s.logRequest(log, &q, status, outcome, elapsed)
@@ -203,21 +207,21 @@ func (s *Service) recommendations(ctx *fasthttp.RequestCtx) {
 		s.Metrics.Errors.WithLabelValues("invalid_request").Inc()
 		log.Warn("invalid_request", logging.Str("category", "security"), logging.Str("field", ferr.Field),
 			logging.Str("reason", ferr.Error()), logging.Int("status", int64(status)))
-		span.SetAttributes(attribute.String("error.type", "invalid_parameter"), attribute.String("invalid_field", ferr.Field))
+		attrs = append(attrs, attribute.String("error.type", "invalid_parameter"), attribute.String("invalid_field", ferr.Field))
 		s.writeError(ctx, status, "invalid_parameter", ferr.Field, ferr.Error(), rid, traceID)
 		return
 	}
-	span.SetAttributes(
+	attrs = append(attrs,
 		attribute.Float64("location.lat", q.Lat), attribute.Float64("location.lng", q.Lng),
 		attribute.Float64("radius_km", q.RadiusKm), attribute.String("category", categoryLabel(q.Category)),
 		attribute.Int("limit", q.Limit))
 	if q.HasUserID {
-		span.SetAttributes(attribute.Int64("user_id", q.UserID))
+		attrs = append(attrs, attribute.Int64("user_id", q.UserID))
 	}
 	segment := features.SegmentOf(q.UserID, q.HasUserID)
 	region := places.RegionOf(q.Lat, q.Lng)
 	// Low-cardinality labels on the server span, for RED metrics derived from it.
-	span.SetAttributes(attribute.String("location_region", region), attribute.String("user_segment", segment))
+	attrs = append(attrs, attribute.String("location_region", region), attribute.String("user_segment", segment))
 	s.Metrics.Requests.WithLabelValues(segment, categoryLabel(q.Category), region).Inc()
 
 	fault := ""

@@ -21,12 +21,25 @@ type Tracing struct {
 
 // NewOTLPExporter exports over OTLP/gRPC to OTEL_EXPORTER_OTLP_ENDPOINT (the standard
 // variables apply); without it, to the sidecar on 127.0.0.1:4317 in plaintext, as in a pod.
+// RECSVC_SPAN_ENCODER picks the encoder: "wire" (default) writes the protobuf itself,
+// "sdk" is the OTel SDK's otlptracegrpc exporter, for settings the wire one lacks.
 func NewOTLPExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
-	var opts []otlptracegrpc.Option
-	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
-		opts = append(opts, otlptracegrpc.WithEndpoint("127.0.0.1:4317"), otlptracegrpc.WithInsecure())
+	switch enc := os.Getenv("RECSVC_SPAN_ENCODER"); enc {
+	case "", "wire":
+		cfg, err := WireConfigFromEnv()
+		if err != nil {
+			return nil, err
+		}
+		return NewWireExporter(cfg)
+	case "sdk":
+		var opts []otlptracegrpc.Option
+		if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+			opts = append(opts, otlptracegrpc.WithEndpoint("127.0.0.1:4317"), otlptracegrpc.WithInsecure())
+		}
+		return otlptracegrpc.New(ctx, opts...)
+	default:
+		return nil, fmt.Errorf("RECSVC_SPAN_ENCODER: %q (wire or sdk)", enc)
 	}
-	return otlptracegrpc.New(ctx, opts...)
 }
 
 // NewTracing builds the provider: resource from OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES
