@@ -332,51 +332,39 @@ func (p *lineParser) value(dst pcommon.Value) bool {
 // object reads the object at s.i into m, which it first sizes for capacity entries (a later
 // key with the same name replaces the earlier value, as encoding/json's last one wins).
 func (p *lineParser) object(m pcommon.Map, capacity int) bool {
-	s := &p.scan
-	if s.depth++; s.depth > maxNesting {
-		return false
-	}
-	s.i++ // '{'
-	if s.consume('}') {
-		s.depth--
-		return true
-	}
 	m.EnsureCapacity(capacity)
-	for {
+	return p.sequence('}', func() bool {
+		s := &p.scan
 		s.skipSpace()
 		k, ok := s.str(&s.keyBuf)
-		if !ok || !s.consume(':') || !p.value(m.PutEmpty(p.keys.get(k))) {
-			return false
-		}
-		if s.consume(',') {
-			continue
-		}
-		if s.consume('}') {
-			s.depth--
-			return true
-		}
-		return false
-	}
+		return ok && s.consume(':') && p.value(m.PutEmpty(p.keys.get(k)))
+	})
 }
 
 func (p *lineParser) array(sl pcommon.Slice) bool {
+	return p.sequence(']', func() bool { return p.value(sl.AppendEmpty()) })
+}
+
+// sequence reads the comma-separated elements of the object or array opening at s.i, each
+// with elem, through its closing byte.
+func (p *lineParser) sequence(closing byte, elem func() bool) bool {
 	s := &p.scan
 	if s.depth++; s.depth > maxNesting {
 		return false
 	}
-	s.i++ // '['
-	if s.consume(']') {
+	s.i++ // '{' or '['
+	if s.consume(closing) {
 		s.depth--
 		return true
 	}
 	for {
-		if !p.value(sl.AppendEmpty()) {
+		if !elem() {
 			return false
 		}
 		if s.consume(',') {
 			continue
 		}
-		if s.consume(']') {
+		if s.consume(closing) {
 			s.depth--
 			return true
 		}
