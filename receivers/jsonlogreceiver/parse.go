@@ -82,6 +82,7 @@ type lineParser struct {
 	// keyAt remembers the key each position of a line's object had last time: lines of one
 	// writer repeat their order, so a key is usually found without hashing it.
 	keyAt []string
+	arena []byte // see str
 }
 
 // internCache is direct-mapped: a string that hits its slot costs no allocation, one that
@@ -108,25 +109,33 @@ func (c *internCache) get(b []byte) string {
 
 func newLineParser() *lineParser { return &lineParser{} }
 
-// str returns the string the scanner just read. One without escapes is the line's own bytes,
-// not a copy: the inputs hand over each line in a fresh allocation that nothing writes to
-// again, so the string can share it, and the line lives as long as its record's values. An
-// unescaped string is in the scanner's buffer and must be copied (shared with earlier lines
-// when short).
+// str returns the string the scanner just read. A short one is shared with earlier lines
+// (levels, loggers, event names, categories repeat); a longer one is copied into the parser's
+// arena, a chunk of memory that many strings share: one allocation for a hundred lines'
+// values instead of one a value, and a record keeps only its values' bytes alive, not its
+// whole line.
 func (p *lineParser) str(b []byte) string {
 	switch {
 	case len(b) == 0:
 		return ""
-	case !p.scan.escaped:
-		return unsafe.String(unsafe.SliceData(b), len(b))
-	case len(b) > maxInternedValue:
-		return string(b)
+	case len(b) <= maxInternedValue:
+		return p.values.get(b)
+	case len(b) > arenaChunk/4:
+		return string(b) // a stack trace: its own allocation, not most of a chunk
 	}
-	return p.values.get(b)
+	if cap(p.arena)-len(p.arena) < len(b) {
+		p.arena = make([]byte, 0, arenaChunk)
+	}
+	start := len(p.arena)
+	p.arena = append(p.arena, b...)
+	// Only appended to, never rewritten: the bytes under a returned string stay as they are.
+	return unsafe.String(&p.arena[start], len(b))
 }
 
-// parse fills lr from one line (which it keeps referring to: the caller must not change it
-// afterwards) and returns what was wrong with it (0 when nothing). Every
+// arenaChunk is the size of the parser's string arena chunks.
+const arenaChunk = 16 << 10
+
+// parse fills lr from one line and returns what was wrong with it (0 when nothing). Every
 // problem leaves the line's content on the record: nothing is dropped. extraAttrs is how many
 // attributes the caller adds afterwards (file name, offset), so the map is sized once.
 func (p *lineParser) parse(lr plog.LogRecord, line []byte, truncated bool, extraAttrs int) problem {

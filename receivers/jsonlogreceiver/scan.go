@@ -41,8 +41,6 @@ type jsonScanner struct {
 	depth  int
 	keyBuf []byte // a key with escapes, unescaped
 	valBuf []byte // a string value with escapes, unescaped
-	// escaped: the last string read had escapes, so it is in a buffer, not in the line.
-	escaped bool
 }
 
 func (s *jsonScanner) reset(b []byte) { s.b, s.i, s.depth = b, 0, 0 }
@@ -99,10 +97,8 @@ func (s *jsonScanner) str(buf *[]byte) ([]byte, bool) {
 	}
 	if i < len(s.b) && s.b[i] == '"' {
 		s.i = i + 1
-		s.escaped = false
 		return s.b[start:i], true
 	}
-	s.escaped = true
 	out := append((*buf)[:0], s.b[start:i]...)
 	for i < len(s.b) {
 		c := s.b[i]
