@@ -198,3 +198,23 @@ func FuzzParseLine(f *testing.F) {
 		}
 	})
 }
+
+// TestDuplicateKeysLastWins: JSON allows a key twice; the last value wins, at the first one's
+// place, as encoding/json's last one wins.
+func TestDuplicateKeysLastWins(t *testing.T) {
+	head := `{"timestamp":"2026-11-27T10:00:00.000Z","level":"info","event":"e",`
+	for _, tc := range []struct{ line, key, want string }{
+		{head + `"a":"1","b":"2","a":"3"}`, "a", "3"},
+		{head + `"message":"x","msg":"y","message":"z"}`, "message", "z"},
+	} {
+		lr, _ := parseOne(tc.line, false)
+		var keys []string
+		for k := range lr.Attributes().All() {
+			keys = append(keys, k)
+		}
+		raw := lr.Attributes().AsRaw()
+		if len(keys) != len(raw) || raw[tc.key] != tc.want || keys[0] != tc.key {
+			t.Fatalf("%s: %v in order %v", tc.line, raw, keys)
+		}
+	}
+}
