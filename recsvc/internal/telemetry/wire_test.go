@@ -3,9 +3,12 @@ package telemetry
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -315,4 +318,91 @@ func BenchmarkEncode512Spans(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
 		}
 	})
+}
+
+// TestWireEncodingRandomSpans: random attribute sets (every type, values from empty to 70 KB,
+// so lengths of one to three varint bytes at every nesting level), events and links, compared
+// with the stock transformation span by span.
+func TestWireEncodingRandomSpans(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	str := func() string {
+		n := []int{0, 1, 127, 128, 300, 16383, 16384, 70000}[rng.IntN(8)]
+		return strings.Repeat(string(rune('a'+rng.IntN(26))), n)
+	}
+	var value func(depth int) attribute.Value
+	value = func(depth int) attribute.Value {
+		switch rng.IntN(11) {
+		case 0:
+			return attribute.BoolValue(rng.IntN(2) == 0)
+		case 1:
+			return attribute.Int64Value(rng.Int64() - rng.Int64())
+		case 2:
+			return attribute.Float64Value(rng.NormFloat64() * 1e6)
+		case 3:
+			return attribute.BoolSliceValue([]bool{true, false, rng.IntN(2) == 0})
+		case 4:
+			return attribute.Int64SliceValue([]int64{rng.Int64(), -1, 0})
+		case 5:
+			return attribute.Float64SliceValue([]float64{rng.Float64(), 0})
+		case 6:
+			return attribute.StringSliceValue([]string{str(), str()})
+		case 7:
+			return attribute.ByteSliceValue([]byte(str()))
+		case 8:
+			if depth < 3 {
+				return attribute.SliceValue(value(depth+1), value(depth+1))
+			}
+		case 9:
+			if depth < 3 {
+				return attribute.MapValue(attribute.KeyValue{Key: "k", Value: value(depth + 1)}, attribute.KeyValue{Key: attribute.Key(str()), Value: value(depth + 1)})
+			}
+		}
+		return attribute.StringValue(str())
+	}
+	attrs := func() []attribute.KeyValue {
+		kvs := make([]attribute.KeyValue, rng.IntN(6))
+		for i := range kvs {
+			kvs[i] = attribute.KeyValue{Key: attribute.Key(fmt.Sprintf("k%d-%d", i, rng.IntN(1000))), Value: value(0)}
+		}
+		return kvs
+	}
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithResource(resource.NewSchemaless(attrs()...)))
+	tr := tp.Tracer("random")
+	for range 200 {
+		var links []trace.Link
+		for range rng.IntN(3) {
+			links = append(links, trace.Link{SpanContext: trace.NewSpanContext(trace.SpanContextConfig{
+				TraceID: trace.TraceID{byte(rng.IntN(255) + 1)}, SpanID: trace.SpanID{byte(rng.IntN(255) + 1)}, Remote: rng.IntN(2) == 0}), Attributes: attrs()})
+		}
+		_, s := tr.Start(context.Background(), str(), trace.WithAttributes(attrs()...), trace.WithLinks(links...), trace.WithSpanKind(trace.SpanKind(rng.IntN(7))))
+		for range rng.IntN(3) {
+			s.AddEvent(str(), trace.WithAttributes(attrs()...))
+		}
+		s.SetStatus(codes.Code(rng.IntN(3)), str())
+		s.End()
+	}
+	_ = tp.Shutdown(context.Background())
+	spans := rec.Ended()
+
+	client := &capturingClient{}
+	stock, err := otlptrace.New(context.Background(), client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enc wireEncoder
+	for i := range spans {
+		client.got = nil
+		if err := stock.ExportSpans(context.Background(), spans[i:i+1]); err != nil {
+			t.Fatal(err)
+		}
+		var got coltracepb.ExportTraceServiceRequest
+		if err := proto.Unmarshal(enc.request(spans[i:i+1]), &got); err != nil {
+			t.Fatalf("span %d: %v", i, err)
+		}
+		if want := (&coltracepb.ExportTraceServiceRequest{ResourceSpans: client.got}); !proto.Equal(&got, want) {
+			t.Fatalf("span %d differs:\nours:  %.2000v\nstock: %.2000v", i, &got, want)
+		}
+	}
+	_ = stock.Shutdown(context.Background())
 }
