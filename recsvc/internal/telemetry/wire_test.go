@@ -3,6 +3,7 @@ package telemetry
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -222,6 +223,38 @@ func TestWireExporterGivesUpAtTheDeadline(t *testing.T) {
 	defer cancel()
 	if err := exp.ExportSpans(ctx, variedSpans(t)); err == nil {
 		t.Fatal("an export to nobody succeeded")
+	}
+}
+
+// TestWireExporterShutdownStopsRetries: an export retrying against a receiver that is down
+// returns soon after Shutdown instead of at its deadline, and later exports fail at once.
+func TestWireExporterShutdownStopsRetries(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	exp, err := NewWireExporter(WireConfig{Endpoint: addr, Insecure: true, Timeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := variedSpans(t)
+	done := make(chan error, 1)
+	go func() { done <- exp.ExportSpans(context.Background(), spans) }()
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("an export to nobody succeeded")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the export kept retrying after Shutdown")
+	}
+	if err := exp.ExportSpans(context.Background(), spans); !errors.Is(err, errExporterClosed) {
+		t.Fatalf("export after Shutdown: %v", err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -37,8 +38,9 @@ type WireExporter struct {
 	timeout time.Duration
 	callOps []grpc.CallOption
 
-	mu  sync.Mutex // one export at a time: the encoder's buffer is reused
-	enc wireEncoder
+	mu     sync.Mutex // one export at a time: the encoder's buffer is reused
+	enc    wireEncoder
+	closed atomic.Bool
 }
 
 // WireConfig is where and how to send.
@@ -161,6 +163,9 @@ func (x *WireExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	if len(spans) == 0 {
 		return nil
 	}
+	if x.closed.Load() {
+		return errExporterClosed
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, x.timeout)
@@ -179,7 +184,7 @@ func (x *WireExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 			}
 			return nil
 		}
-		if !retryable(err) {
+		if !retryable(err) || x.closed.Load() {
 			return err
 		}
 		select {
@@ -202,8 +207,15 @@ func retryable(err error) bool {
 	return false
 }
 
-// Shutdown closes the connection.
-func (x *WireExporter) Shutdown(context.Context) error { return x.conn.Close() }
+var errExporterClosed = errors.New("span exporter is shut down")
+
+// Shutdown closes the connection; an export still retrying gives up.
+func (x *WireExporter) Shutdown(context.Context) error {
+	if x.closed.Swap(true) {
+		return nil
+	}
+	return x.conn.Close()
+}
 
 // rawMessage is an already encoded request.
 type rawMessage []byte
