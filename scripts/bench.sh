@@ -33,6 +33,10 @@ run_wrk() { # $1 = telemetry true|false
   before=$(awk '{print $14+$15}' "/proc/$pid/stat")
   wrk -t1 -c16 -d"$duration" --latency -s scripts/wrk-recommendations.lua "http://127.0.0.1:$port" > "$out/wrk-$1.txt"
   after=$(awk '{print $14+$15}' "/proc/$pid/stat")
+  # Latency at a steady 1,000 requests/s, far from saturation: what telemetry adds to a
+  # request, without the queueing a saturated server adds to everything.
+  "$RECOBS_ROOT/bin/loadgen" -target "http://127.0.0.1:$port" -rate 1000 -duration "$duration" -invalid 0 -failing 0 -latency \
+    | tail -1 > "$out/steady-$1.txt"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   # CPU per request is recsvc's own cost, unaffected by wrk and the span receiver sharing the cores.
   awk -v t="$1" -v ticks=$(( after - before )) -v hz="$(getconf CLK_TCK)" \
@@ -45,6 +49,7 @@ log "recsvc under wrk (1 thread, 16 connections, $duration each)"
   run_wrk false
   run_wrk true
 } | tee "$out/recsvc.txt"
+for t in false true; do echo "telemetry $t, steady 1,000 req/s: $(sed 's/^loadgen: //' "$out/steady-$t.txt")"; done | tee -a "$out/recsvc.txt"
 
 log "recobs against the reference collector (upstream components built with ocb)"
 "$RECOBS_ROOT/scripts/install-deps.sh" bench

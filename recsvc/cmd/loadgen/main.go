@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"sync"
 	"syscall"
@@ -30,6 +31,7 @@ func main() {
 	invalid := flag.Float64("invalid", 0.1, "fraction of requests with a bad parameter")
 	failing := flag.Float64("failing", 0.05, "fraction of requests asking recsvc to fail")
 	seed := flag.Uint64("seed", 1, "random seed")
+	latency := flag.Bool("latency", false, "print latency percentiles of the 200 responses, timed from when each request was due (so a stalled server cannot hide its queueing)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -40,9 +42,12 @@ func main() {
 		defer cancel()
 	}
 	rng := rand.New(rand.NewPCG(*seed, 2))
-	client := &http.Client{Timeout: 10 * time.Second}
+	// Connections are kept for reuse: at a high rate the default two idle ones a host would
+	// make the client open (and the server accept) a connection for most requests.
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}
 	var mu sync.Mutex
 	statuses := map[string]int{}
+	var took []time.Duration
 	var wg sync.WaitGroup
 	tick := time.NewTicker(time.Duration(float64(time.Second) / *rate))
 	defer tick.Stop()
@@ -54,6 +59,7 @@ loop:
 			break loop
 		case <-tick.C:
 		}
+		due := time.Now()
 		c := cities[rng.IntN(len(cities))]
 		lat, lng := c[0]+rng.NormFloat64()*0.03, c[1]+rng.NormFloat64()*0.03
 		url := fmt.Sprintf("%s/v1/recommendations?lat=%.5f&lng=%.5f&radius_km=%d&limit=%d&user_id=%d",
@@ -82,8 +88,12 @@ loop:
 				res.Body.Close()
 				key = fmt.Sprint(res.StatusCode)
 			}
+			d := time.Since(due)
 			mu.Lock()
 			statuses[key]++
+			if key == "200" {
+				took = append(took, d)
+			}
 			mu.Unlock()
 		}()
 	}
@@ -98,4 +108,10 @@ loop:
 		fmt.Printf(" %s=%d", k, statuses[k])
 	}
 	fmt.Println()
+	if *latency && len(took) > 0 {
+		slices.Sort(took)
+		at := func(q float64) time.Duration { return took[min(len(took)-1, int(q*float64(len(took))))] }
+		fmt.Printf("loadgen: latency of %d responses: p50 %v p90 %v p99 %v max %v\n",
+			len(took), at(0.50), at(0.90), at(0.99), took[len(took)-1])
+	}
 }
