@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,6 +126,69 @@ func TestStalledDiskDropsAndCountsWithoutBlocking(t *testing.T) {
 	}
 	if got := uint64(strings.Count(sw.buf.String(), "\n")); got != written {
 		t.Fatalf("%d lines reached the writer, %d counted as written", got, written)
+	}
+}
+
+// countingWriter counts the write calls that reach it.
+type countingWriter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	writes int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes++
+	return c.buf.Write(p)
+}
+
+func (c *countingWriter) lines() (lines, writes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.Count(c.buf.Bytes(), []byte("\n")), c.writes
+}
+
+// TestBusyWriterLingers: a line after a quiet spell is written at once; lines that follow
+// within the linger wait in the buffer (one write system call for many), however slowly they
+// come, and Close writes them out.
+func TestBusyWriterLingers(t *testing.T) {
+	out := &countingWriter{}
+	w := newAsync(out, 64)
+	w.linger, w.flushEvery = time.Minute, time.Hour // only the linger and Close may flush
+	go w.run()
+	l := New(w, "t", Info)
+	waitWritten := func(n uint64) {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if written, _, _ := w.Stats(); written == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the writer did not take line %d", n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	l.Info("first")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		if lines, _ := out.lines(); lines == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a line after a quiet spell was not written at once")
+		}
+	}
+	const n = 50
+	for i := range n {
+		l.Info("e", Int("i", int64(i)))
+		waitWritten(uint64(i + 2)) // the queue runs empty after every line
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if lines, writes := out.lines(); lines != n+1 || writes != 2 {
+		t.Fatalf("%d lines in %d writes; want %d lines in 2 (the first at once, the rest at Close)", lines, writes, n+1)
 	}
 }
 

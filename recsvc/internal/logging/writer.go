@@ -48,6 +48,9 @@ type AsyncWriter struct {
 	size     int64
 	maxBytes int64
 	backups  int
+
+	linger     time.Duration // see flushLinger
+	flushEvery time.Duration // the periodic flush
 }
 
 // FileOptions configure size-based rotation: when the file would pass MaxBytes it is renamed
@@ -98,6 +101,8 @@ func newAsync(out io.Writer, queueSize int) *AsyncWriter {
 		done:  make(chan struct{}),
 		out:   out,
 		buf:   bufio.NewWriterSize(out, 256<<10),
+
+		linger: flushLinger, flushEvery: 200 * time.Millisecond,
 	}
 }
 
@@ -119,10 +124,23 @@ func (w *AsyncWriter) Write(line *[]byte) (ok bool) {
 	}
 }
 
+// flushLinger is how long lines may wait in the buffer under load: an idle service's line is
+// written at once, but a busy one writes at most every flushLinger — many lines a write
+// system call instead of one or two (the calls were 1.5% of recsvc's CPU under wrk).
+const flushLinger = time.Millisecond
+
 func (w *AsyncWriter) run() {
 	defer close(w.done)
-	tick := time.NewTicker(200 * time.Millisecond)
+	tick := time.NewTicker(w.flushEvery)
 	defer tick.Stop()
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	lingering := false
+	var lastFlush time.Time
+	flush := func() {
+		w.flush()
+		lastFlush = time.Now()
+	}
 	for {
 		select {
 		case line, ok := <-w.queue:
@@ -134,11 +152,19 @@ func (w *AsyncWriter) run() {
 				return
 			}
 			w.writeLine(line)
-			if len(w.queue) == 0 {
-				w.flush() // an idle service's lines reach the file (and the collector) at once
+			if len(w.queue) == 0 && !lingering {
+				if since := time.Since(lastFlush); since >= w.linger {
+					flush()
+				} else {
+					linger.Reset(w.linger - since)
+					lingering = true
+				}
 			}
+		case <-linger.C:
+			lingering = false
+			flush()
 		case <-tick.C:
-			w.flush()
+			flush()
 		}
 	}
 }
