@@ -61,3 +61,17 @@ log "RED derivation on the same 1,000-span batch: red_metrics vs contrib's spanm
 ours=$(go test -run '^$' -bench 'BenchmarkConsumeFixture$' -benchtime "${BENCHTIME:-2s}" ./processors/redconnector/ | awk '/spans\/s/ {for (i=1;i<=NF;i++) if ($(i+1)=="spans/s") print $i}')
 theirs=$(cd bench/spanmetricsref && go test -run '^$' -bench . -benchtime "${BENCHTIME:-2s}" . | awk '/spans\/s/ {for (i=1;i<=NF;i++) if ($(i+1)=="spans/s") print $i}')
 awk -v a="$ours" -v b="$theirs" 'BEGIN {printf "red_metrics %.0f spans/s, spanmetrics %.0f spans/s (one goroutine each: spans per CPU-second): %.2f×\n", a, b, a/b}' | tee "$out/red-vs-spanmetrics.txt"
+
+log "json_log vs contrib's filelog + json_parser, in-process, the same $RECOBS_BENCH_LINES lines (three interleaved runs: this machine drifts)"
+lines_file="$out/lines.log"
+go run ./internal/loggen/cmd/loggen -lines "$RECOBS_BENCH_LINES" -o "$lines_file"
+summary() { # a benchmark line → lines/CPU-s, lines/s, peak RSS, allocations a line
+  awk -v n="$RECOBS_BENCH_LINES" '/^Benchmark/ {for (i=1;i<NF;i++) v[$(i+1)]=$i
+    printf "%8.0f lines/CPU-s %8.0f lines/s %6.1f MiB peak RSS %5.1f allocs/line", v["lines/CPU-s"], v["lines/s"], v["peak-RSS-MiB"], v["allocs/op"]/n}'
+}
+for run in 1 2 3; do
+  ours=$(RECOBS_BENCH_FILE=$lines_file go test -run '^$' -bench 'BenchmarkReceiver$' -benchmem -benchtime 1x ./receivers/jsonlogreceiver/ | summary)
+  theirs=$(cd bench/filelogref && RECOBS_BENCH_FILE=$lines_file go test -run '^$' -bench . -benchmem -benchtime 1x . | summary)
+  printf "run %d  json_log:            %s\n       filelog+json_parser: %s\n" "$run" "$ours" "$theirs"
+done | tee "$out/receiver-vs-filelog.txt"
+rm -f "$lines_file"
