@@ -17,7 +17,8 @@ source "$RECOBS_STATE/backends.env"
 
 log "Go benchmarks (the receiver reads ${RECOBS_BENCH_LINES:=1000000} lines)"
 export RECOBS_BENCH_LINES
-go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./... | tee "$out/go.txt" | grep -E '^(Benchmark|ok|FAIL)'
+# -p 1: one package's benchmarks at a time, or two share the cores and skew each other.
+go test -p 1 -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./... | tee "$out/go.txt" | grep -E '^(Benchmark|ok|FAIL)'
 
 port=18080
 duration=${WRK_DURATION:-10s}
