@@ -199,12 +199,7 @@ func (s *jsonScanner) number() (raw []byte, isInt, ok bool) {
 	isInt = true
 	if i < len(s.b) && s.b[i] == '.' {
 		isInt = false
-		i++
-		d := i
-		for i < len(s.b) && '0' <= s.b[i] && s.b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = s.skipDigits(i + 1); i < 0 {
 			return nil, false, false
 		}
 	}
@@ -214,16 +209,24 @@ func (s *jsonScanner) number() (raw []byte, isInt, ok bool) {
 		if i < len(s.b) && (s.b[i] == '+' || s.b[i] == '-') {
 			i++
 		}
-		d := i
-		for i < len(s.b) && '0' <= s.b[i] && s.b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = s.skipDigits(i); i < 0 {
 			return nil, false, false
 		}
 	}
 	s.i = i
 	return s.b[start:i], isInt, true
+}
+
+// skipDigits returns the index after the digits starting at i, or -1 when there are none.
+func (s *jsonScanner) skipDigits(i int) int {
+	start := i
+	for i < len(s.b) && '0' <= s.b[i] && s.b[i] <= '9' {
+		i++
+	}
+	if i == start {
+		return -1
+	}
+	return i
 }
 
 // literal reads true, false or null at s.i.

@@ -205,19 +205,26 @@ func TestWireExporterSendsAndRetries(t *testing.T) {
 	}
 }
 
-// TestWireExporterGivesUpAtTheDeadline: with nothing listening the export fails (and the span
-// queue counts it) when its context ends, instead of retrying for ever.
-func TestWireExporterGivesUpAtTheDeadline(t *testing.T) {
+// exporterToNobody is a wire exporter aimed at a 127.0.0.1 port nothing listens on.
+func exporterToNobody(t *testing.T, timeout time.Duration) *WireExporter {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	exp, err := NewWireExporter(WireConfig{Endpoint: addr, Insecure: true, Timeout: time.Minute})
+	exp, err := NewWireExporter(WireConfig{Endpoint: addr, Insecure: true, Timeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return exp
+}
+
+// TestWireExporterGivesUpAtTheDeadline: with nothing listening the export fails (and the span
+// queue counts it) when its context ends, instead of retrying for ever.
+func TestWireExporterGivesUpAtTheDeadline(t *testing.T) {
+	exp := exporterToNobody(t, time.Minute)
 	defer exp.Shutdown(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -229,16 +236,7 @@ func TestWireExporterGivesUpAtTheDeadline(t *testing.T) {
 // TestWireExporterShutdownStopsRetries: an export retrying against a receiver that is down
 // returns soon after Shutdown instead of at its deadline, and later exports fail at once.
 func TestWireExporterShutdownStopsRetries(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	exp, err := NewWireExporter(WireConfig{Endpoint: addr, Insecure: true, Timeout: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	exp := exporterToNobody(t, time.Hour)
 	spans := variedSpans(t)
 	done := make(chan error, 1)
 	go func() { done <- exp.ExportSpans(context.Background(), spans) }()
