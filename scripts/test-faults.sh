@@ -8,11 +8,17 @@ was_up=$("$RECOBS_ROOT/scripts/backends.sh" status | grep -c ': up' || true)
 "$RECOBS_ROOT/scripts/backends.sh" start
 if [[ $was_up -lt 3 ]]; then trap '"$RECOBS_ROOT/scripts/backends.sh" stop' EXIT; fi
 source "$RECOBS_STATE/backends.env"
-log "fuzzing the parsers of untrusted input (${FUZZTIME:=15s} each)"
-go test -run '^$' -fuzz '^FuzzParseLine$' -fuzztime "$FUZZTIME" ./receivers/jsonlogreceiver/
-go test -run '^$' -fuzz '^FuzzScanValue$' -fuzztime "$FUZZTIME" ./receivers/jsonlogreceiver/
-go test -run '^$' -fuzz '^FuzzParseQuery$' -fuzztime "$FUZZTIME" ./recsvc/internal/server/
-go test -run '^$' -fuzz '^FuzzAppendString$' -fuzztime "$FUZZTIME" ./internal/jsonenc/
+# Budgets are execution counts, not durations: at a -fuzztime duration's deadline Go's fuzzing
+# coordinator can race its workers and fail a target that found nothing ("context deadline
+# exceeded", golang/go#51484 and #75804; it hit FuzzParseLine here with the backends loading
+# the cores). A count has no deadline to race. Sized for ~15 s each on a loaded 2-core runner;
+# FUZZTIME overrides them all (a count like 100000x, or a duration).
+fuzz() { go test -run '^$' -fuzz "^$1\$" -fuzztime "${FUZZTIME:-$2}" "$3"; }
+log "fuzzing the parsers of untrusted input"
+fuzz FuzzParseLine 40000x ./receivers/jsonlogreceiver/
+fuzz FuzzScanValue 40000x ./receivers/jsonlogreceiver/
+fuzz FuzzParseQuery 60000x ./recsvc/internal/server/
+fuzz FuzzAppendString 500000x ./internal/jsonenc/
 
 log "fault-injection suite"
 RECOBS_BACKENDS=required go test -tags faults -count=1 -timeout 20m -v ./internal/faults/... 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)'
