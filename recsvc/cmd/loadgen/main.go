@@ -49,17 +49,26 @@ func main() {
 	statuses := map[string]int{}
 	var took []time.Duration
 	var wg sync.WaitGroup
-	tick := time.NewTicker(time.Duration(float64(time.Second) / *rate))
-	defer tick.Stop()
+	// Request i is due at start + i/rate. A late loop sends at once to catch up rather than
+	// skipping (a ticker drops ticks), so the rate holds and latency counts from the due time.
+	interval := time.Duration(float64(time.Second) / *rate)
+	start := time.Now()
+	wait := time.NewTimer(0)
+	defer wait.Stop()
 	sent := 0
 loop:
 	for *n == 0 || sent < *n {
-		select {
-		case <-ctx.Done():
+		due := start.Add(time.Duration(sent) * interval)
+		if d := time.Until(due); d > 0 {
+			wait.Reset(d)
+			select {
+			case <-ctx.Done():
+				break loop
+			case <-wait.C:
+			}
+		} else if ctx.Err() != nil {
 			break loop
-		case <-tick.C:
 		}
-		due := time.Now()
 		c := cities[rng.IntN(len(cities))]
 		lat, lng := c[0]+rng.NormFloat64()*0.03, c[1]+rng.NormFloat64()*0.03
 		url := fmt.Sprintf("%s/v1/recommendations?lat=%.5f&lng=%.5f&radius_km=%d&limit=%d&user_id=%d",
