@@ -25,8 +25,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
+	goleak.VerifyTestMain(m, IdleHTTPConns()...)
 }
 
 // TestElasticsearchRoundTrip shows the real server passes go-elasticsearch's product check

@@ -9,7 +9,17 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
+
+// IdleHTTPConns are the goleak options of a package whose tests talk HTTP to the real
+// backends: after the last request the shared transport keeps its keep-alive connections,
+// a read loop parked in the poller and a write loop each. They are pooled, not leaked.
+func IdleHTTPConns() []goleak.Option {
+	return []goleak.Option{goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait")}
+}
 
 // Required reports whether missing backends are failures rather than skips.
 func Required() bool { return os.Getenv("RECOBS_BACKENDS") == "required" }

@@ -21,12 +21,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	goleak.VerifyTestMain(m, append(testenv.IdleHTTPConns(),
 		// fasthttp's process-wide Date-header ticker, and its worker-pool janitor, which
 		// notices Stop only when its 10 s sleep ends.
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"))
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"))...)
 }
 
 func testConfig(t *testing.T) Config {
