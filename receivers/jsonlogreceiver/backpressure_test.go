@@ -8,11 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/recobs/recobs/internal/testenv"
 )
@@ -63,14 +61,7 @@ func TestBackpressureStopsReadingLosesNothing(t *testing.T) {
 	cfg.RetryOnFailure.InitialInterval = 10 * time.Millisecond
 	cfg.RetryOnFailure.MaxInterval = 50 * time.Millisecond
 	sink := &refusingSink{closed: true}
-	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rcv.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = rcv.Shutdown(context.Background()) }()
+	startReceiver(t, cfg, sink)
 
 	testenv.Eventually(t, 10*time.Second, func() bool { return sink.refused() >= 5 }, "the receiver must retry a refused batch")
 	if n := sink.LogRecordCount(); n != 0 {

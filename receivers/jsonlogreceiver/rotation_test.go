@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
@@ -25,7 +26,16 @@ func startOn(t *testing.T, dir string) *consumertest.LogsSink {
 	cfg.InputConfig.Include = []string{filepath.Join(dir, "recsvc.log*")}
 	cfg.InputConfig.PollInterval = 20 * time.Millisecond
 	sink := new(consumertest.LogsSink)
-	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, sink)
+	startReceiver(t, cfg, sink)
+	return sink
+}
+
+// startReceiver creates and starts a receiver with cfg sending to next; it is shut down when
+// the test ends.
+func startReceiver(t *testing.T, cfg *Config, next consumer.Logs) {
+	t.Helper()
+	f := NewFactory()
+	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, next)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +43,6 @@ func startOn(t *testing.T, dir string) *consumertest.LogsSink {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rcv.Shutdown(context.Background()) })
-	return sink
 }
 
 func line(i int) string {

@@ -1,7 +1,6 @@
 package jsonlogreceiver
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -9,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/confignet"
-	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/recobs/recobs/internal/testenv"
 )
@@ -44,14 +41,7 @@ func TestSocketInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			sink := &refusingSink{closed: true}
-			rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, sink)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := rcv.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = rcv.Shutdown(context.Background()) }()
+			startReceiver(t, cfg, sink)
 
 			conn, err := net.Dial(string(transport), sc.Endpoint)
 			if err != nil {
