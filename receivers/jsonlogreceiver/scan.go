@@ -1,6 +1,7 @@
 package jsonlogreceiver // import "github.com/recobs/recobs/receivers/jsonlogreceiver"
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"math/bits"
@@ -401,7 +402,7 @@ func exactFloat(raw []byte) (float64, bool) {
 	}
 	if i < len(raw) { // exponent part
 		frac := 0
-		if dot := indexByte(raw[:i], '.'); dot >= 0 {
+		if dot := bytes.IndexByte(raw[:i], '.'); dot >= 0 {
 			frac = i - dot - 1
 		}
 		e, sign := 0, 1
@@ -434,13 +435,4 @@ func exactFloat(raw []byte) (float64, bool) {
 		f = -f
 	}
 	return f, true
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }

@@ -28,6 +28,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/recobs/recobs/internal/testenv"
 )
 
 // capturingClient is an otlptrace.Client that keeps what the stock exporter would send.
@@ -240,6 +242,15 @@ func TestWireExporterShutdownStopsRetries(t *testing.T) {
 	spans := variedSpans(t)
 	done := make(chan error, 1)
 	go func() { done <- exp.ExportSpans(context.Background(), spans) }()
+	// An export in progress holds the exporter's lock; wait for that, so Shutdown meets the
+	// retry loop rather than an export that has not begun.
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		if exp.mu.TryLock() {
+			exp.mu.Unlock()
+			return false
+		}
+		return true
+	}, "the export never started")
 	if err := exp.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -65,8 +65,8 @@ func WireConfigFromEnv() (WireConfig, error) {
 		return os.Getenv("OTEL_EXPORTER_OTLP_" + name), "OTEL_EXPORTER_OTLP_" + name
 	}
 	cfg := WireConfig{Endpoint: "127.0.0.1:4317", Insecure: true, Timeout: 10 * time.Second}
-	if v, _ := get("CLIENT_CERTIFICATE"); v != "" {
-		return cfg, errors.New("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: client certificates need RECSVC_SPAN_ENCODER=sdk")
+	if v, name := get("CLIENT_CERTIFICATE"); v != "" {
+		return cfg, fmt.Errorf("%s: client certificates need RECSVC_SPAN_ENCODER=sdk", name)
 	}
 	if v, name := get("ENDPOINT"); v != "" {
 		cfg.Insecure = false
