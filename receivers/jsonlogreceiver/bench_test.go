@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/recobs/recobs/internal/loggen"
+	"github.com/recobs/recobs/internal/testenv"
 )
 
 // countingSink counts records and keeps nothing, like a discarding exporter; done closes when
@@ -84,12 +85,6 @@ func countLines(b *testing.B, path string) int {
 	}
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkReceiver reads a whole file of realistic lines through the real receiver (file
 // input, parsing, conversion to pdata) into a discarding consumer. RECOBS_BENCH_FILE names the
 // file to read (`make bench` gives this one and bench/filelogref the same); without it,
@@ -110,12 +105,12 @@ func BenchmarkReceiver(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c0, w0 := cpuTime(), time.Now()
+		c0, w0 := testenv.CPUTime(), time.Now()
 		if err := rcv.Start(context.Background(), componenttest.NewNopHost()); err != nil {
 			b.Fatal(err)
 		}
 		<-sink.done
-		cpu += cpuTime() - c0
+		cpu += testenv.CPUTime() - c0
 		wall += time.Since(w0)
 		_ = rcv.Shutdown(context.Background())
 	}

@@ -3,6 +3,8 @@ package logging
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,26 +152,14 @@ func (c *countingWriter) lines() (lines, writes int) {
 }
 
 // TestBusyWriterLingers: a line after a quiet spell is written at once; lines that follow
-// within the linger wait in the buffer (one write system call for many), however slowly they
-// come, and Close writes them out.
+// within the linger wait and go out together (one write system call for many); Close writes
+// them out without waiting for the linger.
 func TestBusyWriterLingers(t *testing.T) {
 	out := &countingWriter{}
 	w := newAsync(out, 64)
-	w.linger, w.flushEvery = time.Minute, time.Hour // only the linger and Close may flush
+	w.linger = time.Hour // only the linger's end and Close may write the later lines
 	go w.run()
 	l := New(w, "t", Info)
-	waitWritten := func(n uint64) {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			if written, _, _ := w.Stats(); written == n {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the writer did not take line %d", n)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
 	l.Info("first")
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
 		if lines, _ := out.lines(); lines == 1 {
@@ -182,13 +172,18 @@ func TestBusyWriterLingers(t *testing.T) {
 	const n = 50
 	for i := range n {
 		l.Info("e", Int("i", int64(i)))
-		waitWritten(uint64(i + 2)) // the queue runs empty after every line
+	}
+	if lines, _ := out.lines(); lines != 1 {
+		t.Fatalf("%d lines written within the linger; want only the first", lines)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if lines, writes := out.lines(); lines != n+1 || writes != 2 {
 		t.Fatalf("%d lines in %d writes; want %d lines in 2 (the first at once, the rest at Close)", lines, writes, n+1)
+	}
+	if written, dropped, _ := w.Stats(); written != n+1 || dropped != 0 {
+		t.Fatalf("written %d dropped %d", written, dropped)
 	}
 }
 
@@ -207,3 +202,53 @@ func BenchmarkRequestLine(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// shortWriter takes only budget more bytes, then fails, like a disk that filled up.
+type shortWriter struct {
+	budget int
+	buf    bytes.Buffer
+}
+
+func (s *shortWriter) Write(p []byte) (int, error) {
+	n := min(len(p), s.budget)
+	s.budget -= n
+	s.buf.Write(p[:n])
+	if n < len(p) {
+		return n, errors.New("no space left on device")
+	}
+	return n, nil
+}
+
+// TestFailedWriteCountsWhatDidNotGetOut: lines a failed write took whole are written, the
+// torn one and those after it are dropped, and every line is one or the other.
+func TestFailedWriteCountsWhatDidNotGetOut(t *testing.T) {
+	line := func(i int) string {
+		return fmt.Sprintf(`{"timestamp":"1970-01-01T00:00:00.000Z","level":"info","logger":"t","event":"e","i":%d}`+"\n", i)
+	}
+	// Room for the first line, three whole ones and part of a fourth.
+	sw := &shortWriter{budget: len(line(0)) + 3*len(line(1)) + 10}
+	w := newAsync(sw, 64)
+	w.linger = time.Hour // every line after the first goes out in one write, at Close
+	go w.run()
+	l := New(w, "t", Info).WithClock(func() time.Time { return time.Unix(0, 0) })
+	l.Info("e", Int("i", 0))
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		if written, _, _ := w.Stats(); written == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first line was not written at once")
+		}
+	}
+	for i := 1; i <= 10; i++ {
+		l.Info("e", Int("i", int64(i)))
+	}
+	_ = w.Close()
+	written, dropped, failures := w.Stats()
+	if written != 4 || dropped != 7 || failures != 1 {
+		t.Fatalf("written %d dropped %d failures %d; want 4, 7, 1", written, dropped, failures)
+	}
+	if want := line(0) + line(1) + line(2) + line(3); !strings.HasPrefix(sw.buf.String(), want) {
+		t.Fatalf("output %q, want it to start with %q", sw.buf.String(), want)
+	}
+}

@@ -5,7 +5,7 @@
 package logging // import "github.com/recobs/recobs/recsvc/internal/logging"
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -32,8 +32,18 @@ func putLine(b *[]byte) {
 }
 
 // AsyncWriter is a Sink over a file (rotated by size) or any io.Writer.
+//
+// A line is appended to a queue under a mutex; the writer goroutine is woken only when a line
+// lands in an empty queue, and under load it lets lines gather for up to linger before one
+// write system call carries them all. (A channel send per line woke the writer once a line,
+// and the wake-ups cost the request more than encoding the line.)
 type AsyncWriter struct {
-	queue    chan *[]byte
+	mu       sync.Mutex
+	pending  []*[]byte // guarded by mu
+	closed   bool      // guarded by mu
+	limit    int       // lines the queue holds before it drops
+	wake     chan struct{}
+	stop     chan struct{}
 	done     chan struct{}
 	closing  sync.Once
 	dropped  atomic.Uint64
@@ -42,15 +52,16 @@ type AsyncWriter struct {
 
 	// owned by the writer goroutine
 	out      io.Writer
-	buf      *bufio.Writer
+	chunk    []byte // lines on their way to out, written in one call
+	lines    int    // lines in chunk
+	taken    []*[]byte
 	file     *os.File
 	path     string
 	size     int64
 	maxBytes int64
 	backups  int
 
-	linger     time.Duration // see flushLinger
-	flushEvery time.Duration // the periodic flush
+	linger time.Duration // see flushLinger
 }
 
 // FileOptions configure size-based rotation: when the file would pass MaxBytes it is renamed
@@ -97,105 +108,130 @@ func newAsync(out io.Writer, queueSize int) *AsyncWriter {
 		queueSize = 16384
 	}
 	return &AsyncWriter{
-		queue: make(chan *[]byte, queueSize),
+		limit: queueSize,
+		wake:  make(chan struct{}, 1),
+		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 		out:   out,
-		buf:   bufio.NewWriterSize(out, 256<<10),
 
-		linger: flushLinger, flushEvery: 200 * time.Millisecond,
+		linger: flushLinger,
 	}
 }
 
-// Write enqueues a line; it never waits. A full queue drops the line and counts it.
-func (w *AsyncWriter) Write(line *[]byte) (ok bool) {
-	defer func() {
-		if recover() != nil { // written after Close: count, don't crash the request
-			w.dropped.Add(1)
-			ok = false
-		}
-	}()
-	select {
-	case w.queue <- line:
-		return true
-	default:
+// Write enqueues a line; it never waits. A full queue drops the line and counts it, as does
+// a write after Close.
+func (w *AsyncWriter) Write(line *[]byte) bool {
+	w.mu.Lock()
+	if w.closed || len(w.pending) >= w.limit {
+		w.mu.Unlock()
 		w.dropped.Add(1)
 		putLine(line)
 		return false
 	}
+	w.pending = append(w.pending, line)
+	first := len(w.pending) == 1
+	w.mu.Unlock()
+	if first {
+		select {
+		case w.wake <- struct{}{}:
+		default: // already woken
+		}
+	}
+	return true
 }
 
-// flushLinger is how long lines may wait in the buffer under load: an idle service's line is
-// written at once, but a busy one writes at most every flushLinger — many lines a write
-// system call instead of one or two (the calls were 1.5% of recsvc's CPU under wrk).
+// flushLinger is how long lines may wait under load: an idle service's line is written at
+// once, but a busy one writes at most every flushLinger — many lines a write system call
+// instead of one or two (the calls were 1.5% of recsvc's CPU under wrk).
 const flushLinger = time.Millisecond
+
+// maxChunk caps the bytes one write call carries.
+const maxChunk = 256 << 10
 
 func (w *AsyncWriter) run() {
 	defer close(w.done)
-	tick := time.NewTicker(w.flushEvery)
-	defer tick.Stop()
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
-	lingering := false
-	var lastFlush time.Time
-	flush := func() {
-		w.flush()
-		lastFlush = time.Now()
-	}
+	var lastWrite time.Time
 	for {
+		stopping := false
 		select {
-		case line, ok := <-w.queue:
-			if !ok {
-				w.flush()
-				if w.file != nil {
-					_ = w.file.Close()
-				}
-				return
+		case <-w.wake:
+		case <-w.stop:
+			stopping = true
+		}
+		if wait := w.linger - time.Since(lastWrite); !stopping && wait > 0 {
+			linger.Reset(wait)
+			select {
+			case <-linger.C:
+			case <-w.stop:
+				linger.Stop()
+				stopping = true
 			}
-			w.writeLine(line)
-			if len(w.queue) == 0 && !lingering {
-				if since := time.Since(lastFlush); since >= w.linger {
-					flush()
-				} else {
-					linger.Reset(w.linger - since)
-					lingering = true
-				}
+		}
+		w.mu.Lock()
+		w.taken, w.pending = w.pending, w.taken[:0]
+		if stopping {
+			w.closed = true // nothing can be queued after this last take
+		}
+		w.mu.Unlock()
+		if len(w.taken) > 0 {
+			for _, line := range w.taken {
+				w.writeLine(line)
 			}
-		case <-linger.C:
-			lingering = false
-			flush()
-		case <-tick.C:
-			flush()
+			clear(w.taken)
+			w.writeChunk()
+			lastWrite = time.Now()
+		}
+		if stopping {
+			if w.file != nil {
+				_ = w.file.Close()
+			}
+			return
 		}
 	}
 }
 
 func (w *AsyncWriter) writeLine(line *[]byte) {
-	if w.file != nil && w.size+int64(len(*line)) > w.maxBytes && w.size > 0 {
+	n := int64(len(*line))
+	if w.file != nil && w.size+int64(len(w.chunk))+n > w.maxBytes && w.size+int64(len(w.chunk)) > 0 {
+		w.writeChunk()
 		if err := w.rotate(); err != nil {
 			w.failures.Add(1)
 			fmt.Fprintf(os.Stderr, "recsvc: log rotation failed: %v\n", err)
 		}
 	}
-	n, err := w.buf.Write(*line)
-	w.size += int64(n)
-	if err != nil {
-		w.failures.Add(1)
-		w.dropped.Add(1)
-	} else {
-		w.written.Add(1)
+	if len(w.chunk)+len(*line) > maxChunk && len(w.chunk) > 0 {
+		w.writeChunk()
 	}
+	w.chunk = append(w.chunk, *line...)
+	w.lines++
 	putLine(line)
 }
 
-func (w *AsyncWriter) flush() {
-	if err := w.buf.Flush(); err != nil {
-		w.failures.Add(1)
-		w.buf.Reset(w.out)
+// writeChunk writes the gathered lines in one call. A failed or short write counts the lines
+// that did not get out whole as dropped (a torn last line reaches the collector flagged).
+func (w *AsyncWriter) writeChunk() {
+	if len(w.chunk) == 0 {
+		return
 	}
+	n, err := w.out.Write(w.chunk)
+	w.size += int64(n)
+	if err != nil || n < len(w.chunk) {
+		whole := bytes.Count(w.chunk[:max(n, 0)], []byte{'\n'})
+		w.written.Add(uint64(whole))
+		w.dropped.Add(uint64(w.lines - whole))
+		w.failures.Add(1)
+	} else {
+		w.written.Add(uint64(w.lines))
+	}
+	if cap(w.chunk) > maxChunk { // one huge stack trace's buffer is not kept
+		w.chunk = nil
+	}
+	w.chunk, w.lines = w.chunk[:0], 0
 }
 
 func (w *AsyncWriter) rotate() error {
-	w.flush()
 	if err := w.file.Close(); err != nil {
 		return err
 	}
@@ -210,14 +246,13 @@ func (w *AsyncWriter) rotate() error {
 		return err
 	}
 	w.file, w.out, w.size = f, f, 0
-	w.buf.Reset(f)
 	return nil
 }
 
 // Close writes out every queued line, flushes and closes the file. Lines written after
 // Close are dropped and counted.
 func (w *AsyncWriter) Close() error {
-	w.closing.Do(func() { close(w.queue) })
+	w.closing.Do(func() { close(w.stop) })
 	<-w.done
 	return nil
 }

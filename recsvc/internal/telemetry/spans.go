@@ -3,6 +3,7 @@ package telemetry // import "github.com/recobs/recobs/recsvc/internal/telemetry"
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,20 +14,31 @@ import (
 // SpanQueue is a span processor with a bounded queue that never blocks the request that ends
 // a span: when the sidecar is down and the queue is full, spans are dropped and counted.
 // Unlike the SDK's batch processor it accounts for every span:
-// ended = exported + failed + dropped + queued.
+// ended = exported + failed + dropped + queued (queued includes the batch being exported).
+//
+// Ending a span appends it to a slice under a mutex; the exporting goroutine is woken only
+// when a batch is full (or by its interval), not once a span: a wake-up per span (a channel
+// send to a parked goroutine) cost more CPU than the rest of the queueing.
 type SpanQueue struct {
 	exporter  sdktrace.SpanExporter
-	queue     chan sdktrace.ReadOnlySpan
+	queueSize int
 	batchSize int
 	interval  time.Duration
 	timeout   time.Duration
 
-	flushReq chan chan struct{}
-	stop     chan struct{}
-	done     chan struct{}
-	stopOnce sync.Once
+	mu      sync.Mutex
+	pending []sdktrace.ReadOnlySpan // guarded by mu
+	stopped bool                    // guarded by mu: spans ended after Shutdown are dropped
+	spare   []sdktrace.ReadOnlySpan // owned by the exporting goroutine
+
+	batchReady chan struct{} // capacity 1: pending has reached a batch
+	flushReq   chan chan struct{}
+	stop       chan struct{}
+	done       chan struct{}
+	stopOnce   sync.Once
 
 	ended, exported, failed, dropped atomic.Uint64
+	exporting                        atomic.Int64 // spans taken from pending, not yet exported
 	lastOK, failingSince             atomic.Int64 // unix nanos
 }
 
@@ -46,6 +58,7 @@ func NewSpanQueue(exp sdktrace.SpanExporter, o SpanQueueOptions) *SpanQueue {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 512
 	}
+	o.BatchSize = min(o.BatchSize, o.QueueSize)
 	if o.Interval <= 0 {
 		o.Interval = time.Second
 	}
@@ -53,9 +66,11 @@ func NewSpanQueue(exp sdktrace.SpanExporter, o SpanQueueOptions) *SpanQueue {
 		o.ExportTimeout = 5 * time.Second
 	}
 	q := &SpanQueue{
-		exporter: exp, queue: make(chan sdktrace.ReadOnlySpan, o.QueueSize),
-		batchSize: o.BatchSize, interval: o.Interval, timeout: o.ExportTimeout,
-		flushReq: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{}),
+		exporter: exp, queueSize: o.QueueSize, batchSize: o.BatchSize, interval: o.Interval, timeout: o.ExportTimeout,
+		pending:    make([]sdktrace.ReadOnlySpan, 0, o.BatchSize),
+		spare:      make([]sdktrace.ReadOnlySpan, 0, o.BatchSize),
+		batchReady: make(chan struct{}, 1),
+		flushReq:   make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	go q.run()
 	return q
@@ -69,59 +84,61 @@ func (q *SpanQueue) OnEnd(s sdktrace.ReadOnlySpan) {
 		return
 	}
 	q.ended.Add(1)
-	select {
-	case q.queue <- s:
-	default:
+	q.mu.Lock()
+	if q.stopped || len(q.pending) >= q.queueSize {
+		q.mu.Unlock()
 		q.dropped.Add(1)
+		return
+	}
+	q.pending = append(q.pending, s)
+	ready := len(q.pending) == q.batchSize
+	q.mu.Unlock()
+	if ready {
+		select {
+		case q.batchReady <- struct{}{}:
+		default: // already signalled
+		}
 	}
 }
 
 func (q *SpanQueue) run() {
 	defer close(q.done)
-	batch := make([]sdktrace.ReadOnlySpan, 0, q.batchSize)
 	tick := time.NewTicker(q.interval)
 	defer tick.Stop()
-	drain := func() {
-		for {
-			select {
-			case s := <-q.queue:
-				batch = append(batch, s)
-				if len(batch) == q.batchSize {
-					q.export(batch)
-					batch = batch[:0]
-				}
-			default:
-				q.export(batch)
-				batch = batch[:0]
-				return
-			}
-		}
-	}
 	for {
 		select {
-		case s := <-q.queue:
-			batch = append(batch, s)
-			if len(batch) == q.batchSize {
-				q.export(batch)
-				batch = batch[:0]
-			}
+		case <-q.batchReady:
 		case <-tick.C:
-			q.export(batch)
-			batch = batch[:0]
 		case ack := <-q.flushReq:
-			drain()
+			q.exportPending()
 			close(ack)
 		case <-q.stop:
-			drain()
+			q.mu.Lock()
+			q.stopped = true
+			q.mu.Unlock()
+			q.exportPending()
 			return
 		}
+		q.exportPending()
 	}
 }
 
-func (q *SpanQueue) export(batch []sdktrace.ReadOnlySpan) {
-	if len(batch) == 0 {
-		return
+// exportPending takes everything queued so far and exports it in batches.
+func (q *SpanQueue) exportPending() {
+	q.mu.Lock()
+	taken := q.pending
+	q.pending = q.spare[:0]
+	q.exporting.Store(int64(len(taken)))
+	q.mu.Unlock()
+	for batch := range slices.Chunk(taken, q.batchSize) {
+		q.export(batch)
+		q.exporting.Add(-int64(len(batch)))
 	}
+	clear(taken) // the spans are exported: let them go
+	q.spare = taken[:0]
+}
+
+func (q *SpanQueue) export(batch []sdktrace.ReadOnlySpan) {
 	ctx, cancel := context.WithTimeout(context.Background(), q.timeout)
 	defer cancel()
 	now := time.Now().UnixNano()
@@ -172,7 +189,10 @@ type SpanStats struct {
 
 // Stats returns the counts so far.
 func (q *SpanQueue) Stats() SpanStats {
-	return SpanStats{Ended: q.ended.Load(), Exported: q.exported.Load(), Failed: q.failed.Load(), Dropped: q.dropped.Load(), Queued: len(q.queue)}
+	q.mu.Lock()
+	queued := len(q.pending) + int(q.exporting.Load())
+	q.mu.Unlock()
+	return SpanStats{Ended: q.ended.Load(), Exported: q.exported.Load(), Failed: q.failed.Load(), Dropped: q.dropped.Load(), Queued: queued}
 }
 
 // Healthy is false once exports have failed continuously for longer than grace.
