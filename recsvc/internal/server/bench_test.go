@@ -26,7 +26,7 @@ import (
 type discardSpans struct{}
 
 func (discardSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
-func (discardSpans) Shutdown(context.Context) error                          { return nil }
+func (discardSpans) Shutdown(context.Context) error                             { return nil }
 
 // BenchmarkRecommendations is the handler alone, as `make bench`'s wrk runs drive it (random
 // points around San Francisco, random users, radius 2 km, limit 10): without telemetry, with
