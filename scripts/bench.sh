@@ -22,35 +22,57 @@ go test -p 1 -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./... | 
 
 port=18080
 duration=${WRK_DURATION:-10s}
-run_wrk() { # $1 = telemetry true|false
-  local logdir="$out/recsvc-$1" pid
+ncpu=$(nproc)
+# run_recsvc TELEMETRY PLACEMENT: recsvc under wrk (saturated) and at a steady 1,000 requests/s.
+# PLACEMENT shared: recsvc, the load generator and the backends share every core, as on a
+# small node. pinned: recsvc alone on CPU 0 (GOMAXPROCS=1), everything else on the other
+# cores — what telemetry costs recsvc itself, without Jaeger's ingest competing for its core.
+run_recsvc() {
+  local tel=$1 placement=$2 logdir="$out/recsvc-$1-$2" pid on_rest=() on_svc=() env=()
   rm -rf "$logdir"; mkdir -p "$logdir"
-  RECSVC_ADDR=127.0.0.1:$port RECSVC_ADMIN_ADDR= RECSVC_TELEMETRY=$1 RECSVC_LOG_FILE="$logdir/recsvc.log" \
-    OTEL_EXPORTER_OTLP_ENDPOINT="http://$JAEGER_OTLP_GRPC" "$RECOBS_ROOT/bin/recsvc" >"$logdir/stdout" 2>&1 &
+  if [[ $placement == pinned ]]; then
+    on_svc=(taskset -c 0) on_rest=(taskset -c "1-$((ncpu - 1))") env=(GOMAXPROCS=1)
+  fi
+  env "${env[@]}" RECSVC_ADDR=127.0.0.1:$port RECSVC_ADMIN_ADDR= RECSVC_TELEMETRY=$tel RECSVC_LOG_FILE="$logdir/recsvc.log" \
+    OTEL_EXPORTER_OTLP_ENDPOINT="http://$JAEGER_OTLP_GRPC" "${on_svc[@]}" "$RECOBS_ROOT/bin/recsvc" >"$logdir/stdout" 2>&1 &
   pid=$!
   wait_http "http://127.0.0.1:$port/health/live" 30 || die "recsvc did not start"
-  wrk -t1 -c16 -d3s -s scripts/wrk-recommendations.lua "http://127.0.0.1:$port" >/dev/null # warm-up
+  "${on_rest[@]}" wrk -t1 -c16 -d3s -s scripts/wrk-recommendations.lua "http://127.0.0.1:$port" >/dev/null # warm-up
   local before after
   before=$(awk '{print $14+$15}' "/proc/$pid/stat")
-  wrk -t1 -c16 -d"$duration" --latency -s scripts/wrk-recommendations.lua "http://127.0.0.1:$port" > "$out/wrk-$1.txt"
+  "${on_rest[@]}" wrk -t1 -c16 -d"$duration" --latency -s scripts/wrk-recommendations.lua "http://127.0.0.1:$port" > "$logdir/wrk.txt"
   after=$(awk '{print $14+$15}' "/proc/$pid/stat")
-  # Latency at a steady 1,000 requests/s, far from saturation: what telemetry adds to a
-  # request, without the queueing a saturated server adds to everything.
-  "$RECOBS_ROOT/bin/loadgen" -target "http://127.0.0.1:$port" -rate 1000 -duration "$duration" -invalid 0 -failing 0 -latency \
-    | tail -1 > "$out/steady-$1.txt"
+  # Latency at a steady 1,000 requests/s (loadgen's mix: several cities, radius 1-5 km,
+  # categories), far from saturation: what telemetry adds to a request, without the
+  # queueing a saturated server adds to everything.
+  "${on_rest[@]}" "$RECOBS_ROOT/bin/loadgen" -target "http://127.0.0.1:$port" -rate 1000 -duration "$duration" -invalid 0 -failing 0 -latency \
+    | tail -1 | sed 's/^loadgen: //' > "$logdir/steady.txt"
+  # Every span ended must have been exported, or the "on" run skipped work.
+  curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^recsvc_spans_(ended|exported|dropped)_total' | tr '\n' ' ' > "$logdir/spans.txt" || true
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  # CPU per request is recsvc's own cost, unaffected by wrk and the span receiver sharing the cores.
-  awk -v t="$1" -v ticks=$(( after - before )) -v hz="$(getconf CLK_TCK)" \
+  # CPU per request is recsvc's own cost, whoever else shares the cores.
+  awk -v t="$tel" -v p="$placement" -v ticks=$(( after - before )) -v hz="$(getconf CLK_TCK)" -v steady="$(cat "$logdir/steady.txt")" \
     '/requests in/ {n=$1} /Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
-     END {printf "%-10s %12s %10s %10s %16.1f\n", t, rps, p50, p99, ticks/hz*1e6/n}' "$out/wrk-$1.txt"
+     END {printf "%-9s %-7s %12s %10s %10s %16.1f   %s\n", t, p, rps, p50, p99, ticks/hz*1e6/n, steady}' "$logdir/wrk.txt"
 }
-log "recsvc under wrk (1 thread, 16 connections, $duration each)"
+placements=(shared)
+if (( ncpu >= 2 )) && command -v taskset >/dev/null; then
+  placements+=(pinned)
+  # The backends move off CPU 0 for the pinned runs, and back after.
+  backend_pids=$(cat "$RECOBS_STATE"/{elasticsearch/es,prometheus/prometheus,jaeger/jaeger}.pid 2>/dev/null || true)
+fi
+pin_backends() { for p in $backend_pids; do taskset -a -p -c "$1" "$p" >/dev/null 2>&1 || true; done; }
+log "recsvc under wrk (1 thread, 16 connections, $duration) and at a steady 1,000 requests/s, telemetry off and on"
 {
-  printf "%-10s %12s %10s %10s %16s\n" telemetry requests/s p50 p99 "CPU µs/request"
-  run_wrk false
-  run_wrk true
+  printf "%-9s %-7s %12s %10s %10s %16s   %s\n" telemetry cores requests/s p50 p99 "CPU µs/request" "steady 1,000 req/s"
+  for placement in "${placements[@]}"; do
+    [[ $placement == pinned ]] && pin_backends "1-$((ncpu - 1))"
+    run_recsvc false "$placement"
+    run_recsvc true "$placement"
+    [[ $placement == pinned ]] && pin_backends "0-$((ncpu - 1))"
+  done
 } | tee "$out/recsvc.txt"
-for t in false true; do echo "telemetry $t, steady 1,000 req/s: $(sed 's/^loadgen: //' "$out/steady-$t.txt")"; done | tee -a "$out/recsvc.txt"
+grep -h . "$out"/recsvc-true-*/spans.txt | sed 's/^/spans (on runs): /' | tee -a "$out/recsvc.txt"
 
 log "recobs against the reference collector (upstream components built with ocb)"
 "$RECOBS_ROOT/scripts/install-deps.sh" bench

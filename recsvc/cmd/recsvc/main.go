@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -30,6 +31,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	setGCPercent()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	exp, err := telemetry.NewOTLPExporter(ctx)
@@ -41,6 +43,20 @@ func run() error {
 		return err
 	}
 	return a.Run(ctx)
+}
+
+// defaultGOGC is recsvc's garbage collection target when GOGC is not set. Its live heap is
+// small (~5 MB: the index, the features, the cache) and its garbage rate high (13-19 KB a
+// request), so at Go's default of 100 it collected ~60 times a second under load and the
+// collector took a fifth of its CPU. At 400 the heap stays under ~30 MB and a request costs
+// 20-40% less CPU, telemetry on or off. GOGC (and GOMEMLIMIT, which caps the heap whatever
+// the target) in the environment still rule.
+const defaultGOGC = 400
+
+func setGCPercent() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(defaultGOGC)
+	}
 }
 
 func parseConfig(args []string) (app.Config, error) {

@@ -197,7 +197,7 @@ func (s *Service) recommendations(ctx *fasthttp.RequestCtx) {
 		}
 		span.SetAttributes(append(attrs, attribute.Int("http.response.status_code", status))...)
 		span.End()
-		s.Metrics.ObserveLatency(elapsed, traceID, spanID)
+		s.Metrics.ObserveLatency(elapsed, sc, traceID, spanID)
 		s.logRequest(log, &q, status, outcome, elapsed)
 	}()
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // LatencyBuckets are the seed's buckets for recommendation_latency_seconds.
@@ -68,7 +69,12 @@ func NewMetrics(counts Counts) *Metrics {
 }
 
 // ObserveLatency records one request's latency with its trace as the exemplar, so a slow
-// bucket in Grafana links to a trace in Jaeger.
-func (m *Metrics) ObserveLatency(d time.Duration, traceID, spanID string) {
+// bucket in Grafana links to a trace in Jaeger. Without a trace (tracing off) there is no
+// exemplar: an all-zero trace ID would link to nothing.
+func (m *Metrics) ObserveLatency(d time.Duration, sc trace.SpanContext, traceID, spanID string) {
+	if !sc.IsValid() {
+		m.Latency.Observe(d.Seconds())
+		return
+	}
 	m.Latency.(prometheus.ExemplarObserver).ObserveWithExemplar(d.Seconds(), prometheus.Labels{"trace_id": traceID, "span_id": spanID})
 }
