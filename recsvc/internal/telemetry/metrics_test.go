@@ -10,7 +10,7 @@ import (
 type noCounts struct{}
 
 func (noCounts) LogStats() (uint64, uint64, uint64) { return 0, 0, 0 }
-func (noCounts) SpanStats() SpanStats                { return SpanStats{} }
+func (noCounts) SpanStats() SpanStats               { return SpanStats{} }
 
 // TestExemplarOnlyWithATrace: a request with a trace leaves its trace ID on the latency
 // bucket; one without (tracing off) leaves none, rather than an all-zero ID that links nowhere.
