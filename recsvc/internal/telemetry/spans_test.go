@@ -7,9 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
+
+	"github.com/recobs/recobs/internal/testenv"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -156,5 +160,67 @@ func TestForceFlushExportsEverything(t *testing.T) {
 	}
 	if got := len(mem.GetSpans()); got != 10 {
 		t.Fatalf("want 10 spans after flush, got %d", got)
+	}
+}
+
+// encodingDiscarder encodes each batch as the wire exporter does, then drops it.
+type encodingDiscarder struct {
+	enc   wireEncoder
+	bytes int
+}
+
+func (e *encodingDiscarder) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	e.bytes += len(e.enc.request(spans))
+	return nil
+}
+func (e *encodingDiscarder) Shutdown(context.Context) error { return nil }
+
+// BenchmarkRequestSpans is what one request's spans cost recsvc, all of it but the network:
+// the SDK's start, attributes and end of the four spans recsvc makes (with its attributes),
+// the span queue, and encoding them for export. cpu-ns/op counts every thread (the exporting
+// goroutine and the garbage collector included); compare it with BenchmarkRecommendations'
+// telemetry=off to see how much of a request the spans alone are.
+func BenchmarkRequestSpans(b *testing.B) {
+	exp := &encodingDiscarder{}
+	q := NewSpanQueue(exp, SpanQueueOptions{})
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(q))
+	tr := tp.Tracer("github.com/recobs/recobs/recsvc")
+	b.ReportAllocs()
+	cpu0 := testenv.CPUTime()
+	for i := 0; b.Loop(); i++ {
+		if i%128 == 0 {
+			// Export a batch of 512 spans here: left to itself on one core, the exporting
+			// goroutine would hardly run, the queue would overflow, and dropped spans would
+			// make the benchmark look cheaper than a request is.
+			_ = q.ForceFlush(context.Background())
+		}
+		ctx, root := tr.Start(context.Background(), "recommendation_pipeline", trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("http.request.method", "GET"), attribute.String("url.path", "/v1/recommendations"),
+				attribute.String("http.route", "/v1/recommendations"),
+				attribute.StringSlice("http.request.header.x-request-id", []string{"7d3f6a0e5c2b4a19b1f0c8e2d4a6b8c0"})))
+		_, geo := tr.Start(ctx, "geospatial_query")
+		geo.SetAttributes(attribute.Int("candidates_found", 42), attribute.Bool("cache_hit", true),
+			attribute.String("h3.cell", "8828308281fffff"), attribute.Int("h3.resolution", 8))
+		geo.End()
+		_, feat := tr.Start(ctx, "feature_enrichment")
+		feat.SetAttributes(attribute.Int("features_loaded", 42), attribute.String("user_segment", "regular"))
+		feat.End()
+		_, ml := tr.Start(ctx, "ml_inference")
+		ml.SetAttributes(attribute.String("model.version", "logreg-v3"), attribute.Float64("inference_time_ms", 0.012),
+			attribute.Int("candidates_scored", 42))
+		ml.End()
+		root.SetAttributes(attribute.Float64("location.lat", 37.7749), attribute.Float64("location.lng", -122.4194),
+			attribute.Float64("radius_km", 2), attribute.String("category", "all"), attribute.Int("limit", 10),
+			attribute.Int64("user_id", 12345), attribute.String("location_region", "san_francisco"),
+			attribute.String("user_segment", "regular"), attribute.Int("http.response.status_code", 200))
+		root.End()
+	}
+	b.StopTimer()
+	if err := tp.Shutdown(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64((testenv.CPUTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	if st := q.Stats(); st.Dropped > 0 {
+		b.Fatalf("%d of %d spans dropped: the benchmark skipped work", st.Dropped, st.Ended)
 	}
 }
