@@ -59,7 +59,8 @@ placements=(shared)
 if (( ncpu >= 2 )) && command -v taskset >/dev/null; then
   placements+=(pinned)
   # The backends move off CPU 0 for the pinned runs, and back after.
-  backend_pids=$(cat "$RECOBS_STATE"/{elasticsearch/es,prometheus/prometheus,jaeger/jaeger}.pid 2>/dev/null || true)
+  # (one file at a time: es.pid has no trailing newline, so cat would run two PIDs together)
+  backend_pids=$(for f in "$RECOBS_STATE"/{elasticsearch/es,prometheus/prometheus,jaeger/jaeger}.pid; do [[ -f $f ]] && echo "$(<"$f")"; done)
 fi
 pin_backends() { for p in $backend_pids; do taskset -a -p -c "$1" "$p" >/dev/null 2>&1 || true; done; }
 log "recsvc under wrk (1 thread, 16 connections, $duration) and at a steady 1,000 requests/s, telemetry off and on"

@@ -205,11 +205,14 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // shortWriter takes only budget more bytes, then fails, like a disk that filled up.
 type shortWriter struct {
+	mu     sync.Mutex
 	budget int
 	buf    bytes.Buffer
 }
 
 func (s *shortWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	n := min(len(p), s.budget)
 	s.budget -= n
 	s.buf.Write(p[:n])
@@ -217,6 +220,47 @@ func (s *shortWriter) Write(p []byte) (int, error) {
 		return n, errors.New("no space left on device")
 	}
 	return n, nil
+}
+
+func (s *shortWriter) refill(n int)   { s.mu.Lock(); s.budget += n; s.mu.Unlock() }
+func (s *shortWriter) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.buf.String() }
+
+// waitStats polls the writer's counts until ok accepts them.
+func waitStats(t *testing.T, w *AsyncWriter, ok func(written, dropped, failures uint64) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		if ok(w.Stats()) {
+			return
+		}
+		if time.Now().After(deadline) {
+			written, dropped, failures := w.Stats()
+			t.Fatalf("written %d dropped %d failures %d", written, dropped, failures)
+		}
+	}
+}
+
+// TestTornLineIsEnded: after a write that stopped mid-line, the next successful write ends
+// the torn line first, so the line after it reaches the file whole.
+func TestTornLineIsEnded(t *testing.T) {
+	line := func(i int) string {
+		return fmt.Sprintf(`{"timestamp":"1970-01-01T00:00:00.000Z","level":"info","logger":"t","event":"e","i":%d}`+"\n", i)
+	}
+	sw := &shortWriter{budget: len(line(1)) + 10}
+	w := newAsync(sw, 64)
+	w.linger = 0
+	go w.run()
+	defer w.Close()
+	l := New(w, "t", Info).WithClock(func() time.Time { return time.Unix(0, 0) })
+	l.Info("e", Int("i", 1))
+	waitStats(t, w, func(written, _, _ uint64) bool { return written == 1 })
+	l.Info("e", Int("i", 2))
+	waitStats(t, w, func(_, dropped, failures uint64) bool { return dropped == 1 && failures == 1 })
+	sw.refill(1 << 20)
+	l.Info("e", Int("i", 3))
+	waitStats(t, w, func(written, _, _ uint64) bool { return written == 2 })
+	if got, want := sw.String(), line(1)+line(2)[:10]+"\n"+line(3); got != want {
+		t.Fatalf("file\n%q\nwant\n%q", got, want)
+	}
 }
 
 // TestFailedWriteCountsWhatDidNotGetOut: lines a failed write took whole are written, the
@@ -232,14 +276,7 @@ func TestFailedWriteCountsWhatDidNotGetOut(t *testing.T) {
 	go w.run()
 	l := New(w, "t", Info).WithClock(func() time.Time { return time.Unix(0, 0) })
 	l.Info("e", Int("i", 0))
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
-		if written, _, _ := w.Stats(); written == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first line was not written at once")
-		}
-	}
+	waitStats(t, w, func(written, _, _ uint64) bool { return written == 1 }) // at once: no linger before it
 	for i := 1; i <= 10; i++ {
 		l.Info("e", Int("i", int64(i)))
 	}
@@ -248,7 +285,7 @@ func TestFailedWriteCountsWhatDidNotGetOut(t *testing.T) {
 	if written != 4 || dropped != 7 || failures != 1 {
 		t.Fatalf("written %d dropped %d failures %d; want 4, 7, 1", written, dropped, failures)
 	}
-	if want := line(0) + line(1) + line(2) + line(3); !strings.HasPrefix(sw.buf.String(), want) {
-		t.Fatalf("output %q, want it to start with %q", sw.buf.String(), want)
+	if want := line(0) + line(1) + line(2) + line(3); !strings.HasPrefix(sw.String(), want) {
+		t.Fatalf("output %q, want it to start with %q", sw.String(), want)
 	}
 }

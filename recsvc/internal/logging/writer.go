@@ -54,6 +54,7 @@ type AsyncWriter struct {
 	out      io.Writer
 	chunk    []byte // lines on their way to out, written in one call
 	lines    int    // lines in chunk
+	torn     bool   // a failed write left part of a line in out
 	taken    []*[]byte
 	file     *os.File
 	path     string
@@ -145,6 +146,8 @@ func (w *AsyncWriter) Write(line *[]byte) bool {
 // instead of one or two (the calls were 1.5% of recsvc's CPU under wrk).
 const flushLinger = time.Millisecond
 
+var newline = []byte{'\n'}
+
 // maxChunk caps the bytes one write call carries.
 const maxChunk = 256 << 10
 
@@ -215,15 +218,26 @@ func (w *AsyncWriter) writeChunk() {
 	if len(w.chunk) == 0 {
 		return
 	}
+	if w.torn { // end the torn line first, or the next line would be glued to it
+		if n, err := w.out.Write(newline); err == nil && n == 1 {
+			w.size++
+			w.torn = false
+		}
+	}
 	n, err := w.out.Write(w.chunk)
 	w.size += int64(n)
 	if err != nil || n < len(w.chunk) {
-		whole := bytes.Count(w.chunk[:max(n, 0)], []byte{'\n'})
+		n = max(n, 0)
+		whole := bytes.Count(w.chunk[:n], newline)
 		w.written.Add(uint64(whole))
 		w.dropped.Add(uint64(w.lines - whole))
 		w.failures.Add(1)
+		if n > 0 {
+			w.torn = w.chunk[n-1] != '\n'
+		}
 	} else {
 		w.written.Add(uint64(w.lines))
+		w.torn = false // a glued line at worst, and it ends here
 	}
 	if cap(w.chunk) > maxChunk { // one huge stack trace's buffer is not kept
 		w.chunk = nil
@@ -245,7 +259,7 @@ func (w *AsyncWriter) rotate() error {
 	if err != nil {
 		return err
 	}
-	w.file, w.out, w.size = f, f, 0
+	w.file, w.out, w.size, w.torn = f, f, 0, false
 	return nil
 }
 
