@@ -47,9 +47,9 @@ func run() error {
 
 // defaultGOGC is recsvc's garbage collection target when GOGC is not set. Its live heap is
 // small (~5 MB: the index, the features, the cache) and its garbage rate high (13-19 KB a
-// request), so at Go's default of 100 it collected ~60 times a second under load and the
+// request), so at Go's default of 100 it collected ~40 times a second under wrk and the
 // collector took a fifth of its CPU. At 400 the heap stays under ~30 MB and a request costs
-// 20-40% less CPU, telemetry on or off. GOGC (and GOMEMLIMIT, which caps the heap whatever
+// 12-40% less CPU, telemetry on or off (BenchmarkRecommendations). GOGC (and GOMEMLIMIT, which caps the heap whatever
 // the target) in the environment still rule.
 const defaultGOGC = 400
 
