@@ -31,8 +31,13 @@ func main() {
 	invalid := flag.Float64("invalid", 0.1, "fraction of requests with a bad parameter")
 	failing := flag.Float64("failing", 0.05, "fraction of requests asking recsvc to fail")
 	seed := flag.Uint64("seed", 1, "random seed")
+	mix := flag.String("mix", "demo", "request shapes: demo (5 cities, radius 1-5 km, limit 5-20, any category) or wrk (scripts/wrk-recommendations.lua's: around San Francisco, radius 2 km, limit 10, no category — every request about the same work, so latency differences are not drowned by the mix)")
 	latency := flag.Bool("latency", false, "print latency percentiles of the 200 responses, timed from when each request was due (so a stalled server cannot hide its queueing)")
 	flag.Parse()
+	if *mix != "demo" && *mix != "wrk" {
+		fmt.Fprintf(os.Stderr, "loadgen: -mix %q: want demo or wrk\n", *mix)
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -69,12 +74,20 @@ loop:
 		} else if ctx.Err() != nil {
 			break loop
 		}
-		c := cities[rng.IntN(len(cities))]
-		lat, lng := c[0]+rng.NormFloat64()*0.03, c[1]+rng.NormFloat64()*0.03
-		url := fmt.Sprintf("%s/v1/recommendations?lat=%.5f&lng=%.5f&radius_km=%d&limit=%d&user_id=%d",
-			*target, lat, lng, 1+rng.IntN(5), 5+rng.IntN(15), rng.IntN(100000))
-		if cat := categories[rng.IntN(len(categories))]; cat != "" {
-			url += "&category=" + cat
+		var url string
+		var lat, lng float64
+		if *mix == "wrk" {
+			lat, lng = 37.7749+(rng.Float64()-0.5)*0.1, -122.4194+(rng.Float64()-0.5)*0.1
+			url = fmt.Sprintf("%s/v1/recommendations?lat=%.5f&lng=%.5f&radius_km=2&limit=10&user_id=%d",
+				*target, lat, lng, 1+rng.IntN(100000))
+		} else {
+			c := cities[rng.IntN(len(cities))]
+			lat, lng = c[0]+rng.NormFloat64()*0.03, c[1]+rng.NormFloat64()*0.03
+			url = fmt.Sprintf("%s/v1/recommendations?lat=%.5f&lng=%.5f&radius_km=%d&limit=%d&user_id=%d",
+				*target, lat, lng, 1+rng.IntN(5), 5+rng.IntN(15), rng.IntN(100000))
+			if cat := categories[rng.IntN(len(categories))]; cat != "" {
+				url += "&category=" + cat
+			}
 		}
 		fault := ""
 		switch r := rng.Float64(); {
