@@ -112,6 +112,7 @@ func (q *SpanQueue) run() {
 		case ack := <-q.flushReq:
 			q.exportPending()
 			close(ack)
+			continue
 		case <-q.stop:
 			q.mu.Lock()
 			q.stopped = true
