@@ -235,7 +235,7 @@ func (a *App) shutdown() error {
 	written, dropped, _ := a.Logs.Stats()
 	a.log.Info("server_stopped", logging.Str("category", "infrastructure"),
 		logging.Int("spans_exported", int64(st.Exported)), logging.Int("spans_failed", int64(st.Failed)),
-		logging.Int("spans_dropped", int64(st.Dropped)), logging.Int("log_lines_written", int64(written)),
+		logging.Int("spans_rejected", int64(st.Rejected)), logging.Int("spans_dropped", int64(st.Dropped)), logging.Int("log_lines_written", int64(written)),
 		logging.Int("log_lines_dropped", int64(dropped)))
 	errs = append(errs, a.Logs.Close())
 	return errors.Join(errs...)

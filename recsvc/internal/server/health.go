@@ -59,7 +59,7 @@ func (s *Service) Readiness() (bool, map[string]Check) {
 	checks["features_fresh"] = Check{len(stale) == 0, detail}
 	st := s.Spans.Stats()
 	checks["telemetry_exporter"] = Check{s.Spans.Healthy(now, s.cfg.ExporterGrace),
-		fmt.Sprintf("exported %d, failed %d, dropped %d, queued %d", st.Exported, st.Failed, st.Dropped, st.Queued)}
+		fmt.Sprintf("exported %d, failed %d, rejected %d, dropped %d, queued %d", st.Exported, st.Failed, st.Rejected, st.Dropped, st.Queued)}
 	ok := true
 	for _, c := range checks {
 		ok = ok && c.OK
@@ -110,7 +110,7 @@ func (s *Service) deep(ctx *fasthttp.RequestCtx) {
 	deps["ml_model_latency_ms"] = probe(func() { _ = s.Model.ScoreAll(vecs, make([]float64, len(vecs))) })
 	st := s.Spans.Stats()
 	deps["telemetry_exporter"] = map[string]any{"healthy": s.Spans.Healthy(s.Now(), s.cfg.ExporterGrace),
-		"exported": st.Exported, "failed": st.Failed, "dropped": st.Dropped, "queued": st.Queued}
+		"exported": st.Exported, "failed": st.Failed, "rejected": st.Rejected, "dropped": st.Dropped, "queued": st.Queued}
 
 	n, failed := s.requests.Load(), s.failures.Load()
 	business := map[string]any{

@@ -77,6 +77,7 @@ func NewMetrics(counts Counts) *Metrics {
 		counter("recsvc_spans_ended_total", "Sampled spans ended", func() float64 { return float64(counts.SpanStats().Ended) }),
 		counter("recsvc_spans_exported_total", "Spans the OTLP exporter delivered", func() float64 { return float64(counts.SpanStats().Exported) }),
 		counter("recsvc_spans_export_failed_total", "Spans in batches the OTLP exporter failed to deliver", func() float64 { return float64(counts.SpanStats().Failed) }),
+		counter("recsvc_spans_rejected_total", "Spans the OTLP receiver refused in a partial success", func() float64 { return float64(counts.SpanStats().Rejected) }),
 		counter("recsvc_spans_dropped_total", "Spans dropped because the span queue was full", func() float64 { return float64(counts.SpanStats().Dropped) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "recsvc_spans_queued", Help: "Spans waiting for export"}, func() float64 { return float64(counts.SpanStats().Queued) }),
 	)

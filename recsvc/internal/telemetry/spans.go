@@ -3,18 +3,21 @@ package telemetry // import "github.com/recobs/recobs/recsvc/internal/telemetry"
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // SpanQueue is a span processor with a bounded queue that never blocks the request that ends
 // a span: when the sidecar is down and the queue is full, spans are dropped and counted.
 // Unlike the SDK's batch processor it accounts for every span:
-// ended = exported + failed + dropped + queued (queued includes the batch being exported).
+// ended = exported + failed + rejected + dropped + queued (queued includes the batch being
+// exported; rejected are spans the receiver refused in an OTLP partial success).
 //
 // Ending a span appends it to a slice under a mutex; the exporting goroutine is woken only
 // when a batch is full (or by its interval), not once a span: a wake-up per span (a channel
@@ -37,9 +40,9 @@ type SpanQueue struct {
 	done       chan struct{}
 	stopOnce   sync.Once
 
-	ended, exported, failed, dropped atomic.Uint64
-	exporting                        atomic.Int64 // spans taken from pending, not yet exported
-	lastOK, failingSince             atomic.Int64 // unix nanos
+	ended, exported, failed, rejected, dropped atomic.Uint64
+	exporting                                  atomic.Int64 // spans taken from pending, not yet exported
+	lastOK, failingSince                       atomic.Int64 // unix nanos
 }
 
 // SpanQueueOptions size the queue and batches.
@@ -143,12 +146,22 @@ func (q *SpanQueue) export(batch []sdktrace.ReadOnlySpan) {
 	ctx, cancel := context.WithTimeout(context.Background(), q.timeout)
 	defer cancel()
 	now := time.Now().UnixNano()
+	accepted := len(batch)
 	if err := q.exporter.ExportSpans(ctx, batch); err != nil {
-		q.failed.Add(uint64(len(batch)))
-		q.failingSince.CompareAndSwap(0, now)
-		return
+		var partial *PartialSuccessError
+		if !errors.As(err, &partial) {
+			q.failed.Add(uint64(len(batch)))
+			q.failingSince.CompareAndSwap(0, now)
+			return
+		}
+		// The receiver is up and answered: what it refused is counted, not retried (the
+		// same spans would be refused again), and the export is healthy.
+		otel.Handle(err)
+		rejected := int(min(max(partial.Rejected, 0), int64(len(batch))))
+		q.rejected.Add(uint64(rejected))
+		accepted -= rejected
 	}
-	q.exported.Add(uint64(len(batch)))
+	q.exported.Add(uint64(accepted))
 	q.lastOK.Store(now)
 	q.failingSince.Store(0)
 }
@@ -184,8 +197,8 @@ func (q *SpanQueue) Shutdown(ctx context.Context) error {
 
 // SpanStats are the queue's counts.
 type SpanStats struct {
-	Ended, Exported, Failed, Dropped uint64
-	Queued                           int
+	Ended, Exported, Failed, Rejected, Dropped uint64
+	Queued                                     int
 }
 
 // Stats returns the counts so far.
@@ -193,7 +206,8 @@ func (q *SpanQueue) Stats() SpanStats {
 	q.mu.Lock()
 	queued := len(q.pending) + int(q.exporting.Load())
 	q.mu.Unlock()
-	return SpanStats{Ended: q.ended.Load(), Exported: q.exported.Load(), Failed: q.failed.Load(), Dropped: q.dropped.Load(), Queued: queued}
+	return SpanStats{Ended: q.ended.Load(), Exported: q.exported.Load(), Failed: q.failed.Load(),
+		Rejected: q.rejected.Load(), Dropped: q.dropped.Load(), Queued: queued}
 }
 
 // Healthy is false once exports have failed continuously for longer than grace.

@@ -85,7 +85,7 @@ func TestSpanQueueNeverBlocksAndAccountsForEverySpan(t *testing.T) {
 		t.Fatal(err)
 	}
 	st = q.Stats()
-	if st.Ended != n+1 || st.Exported+st.Failed+st.Dropped+uint64(st.Queued) != st.Ended {
+	if st.Ended != n+1 || st.Exported+st.Failed+st.Rejected+st.Dropped+uint64(st.Queued) != st.Ended {
 		t.Fatalf("unaccounted spans: %+v", st)
 	}
 	if int(st.Exported) != exp.got {

@@ -143,6 +143,7 @@ type traceServer struct {
 	coltracepb.UnimplementedTraceServiceServer
 	mu       sync.Mutex
 	refuse   int
+	reject   int64 // spans to refuse in a partial success
 	requests []*coltracepb.ExportTraceServiceRequest
 	headers  []metadata.MD
 }
@@ -157,6 +158,10 @@ func (s *traceServer) Export(ctx context.Context, req *coltracepb.ExportTraceSer
 		return nil, status.Error(grpccodes.Unavailable, "not yet")
 	}
 	s.requests = append(s.requests, req)
+	if s.reject > 0 {
+		return &coltracepb.ExportTraceServiceResponse{PartialSuccess: &coltracepb.ExportTracePartialSuccess{
+			RejectedSpans: s.reject, ErrorMessage: "span name too long"}}, nil
+	}
 	return &coltracepb.ExportTraceServiceResponse{}, nil
 }
 
@@ -204,6 +209,37 @@ func TestWireExporterSendsAndRetries(t *testing.T) {
 			t.Fatalf("compression %q: %d requests with %d spans (want 1 with %d), %d calls", compression, len(srv.requests), n, len(spans), len(srv.headers))
 		}
 		srv.mu.Unlock()
+	}
+}
+
+// TestPartialSuccessIsCountedAsRejected: spans a receiver refuses in an OTLP partial success
+// are counted as rejected, not exported, and the rest as exported; the export stays healthy.
+func TestPartialSuccessIsCountedAsRejected(t *testing.T) {
+	srv, addr := startTraceServer(t, 0)
+	srv.reject = 3
+	exp, err := NewWireExporter(WireConfig{Endpoint: addr, Insecure: true, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var partial *PartialSuccessError
+	if err := exp.ExportSpans(context.Background(), variedSpans(t)); !errors.As(err, &partial) || partial.Rejected != 3 {
+		t.Fatalf("err = %v, want a PartialSuccessError with 3 rejected", err)
+	}
+	q := NewSpanQueue(exp, SpanQueueOptions{Interval: time.Hour})
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(q))
+	for range 10 {
+		_, s := tp.Tracer("t").Start(context.Background(), "x")
+		s.End()
+	}
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := q.Stats()
+	if st.Ended != 10 || st.Exported != 7 || st.Rejected != 3 || st.Failed != 0 || st.Dropped != 0 || st.Queued != 0 {
+		t.Fatalf("stats %+v: want 10 ended = 7 exported + 3 rejected", st)
+	}
+	if !q.Healthy(time.Now().Add(time.Hour), time.Minute) {
+		t.Fatal("a receiver that answered with a partial success is not a failing export")
 	}
 }
 

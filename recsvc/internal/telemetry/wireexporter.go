@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
@@ -180,7 +179,7 @@ func (x *WireExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 		err := x.conn.Invoke(ctx, exportMethod, &req, &resp, x.callOps...)
 		if err == nil {
 			if ps := resp.GetPartialSuccess(); ps != nil && (ps.GetRejectedSpans() > 0 || ps.GetErrorMessage() != "") {
-				otel.Handle(fmt.Errorf("OTLP partial success: %d spans rejected: %s", ps.GetRejectedSpans(), ps.GetErrorMessage()))
+				return &PartialSuccessError{Rejected: ps.GetRejectedSpans(), Message: ps.GetErrorMessage()}
 			}
 			return nil
 		}
@@ -208,6 +207,18 @@ func retryable(err error) bool {
 }
 
 var errExporterClosed = errors.New("span exporter is shut down")
+
+// PartialSuccessError is the receiver accepting a request but rejecting some of its spans
+// (OTLP partial success). The span queue counts those as rejected and the rest as exported;
+// with Rejected 0 it is a warning and every span was accepted.
+type PartialSuccessError struct {
+	Rejected int64
+	Message  string
+}
+
+func (e *PartialSuccessError) Error() string {
+	return fmt.Sprintf("OTLP partial success: %d spans rejected: %s", e.Rejected, e.Message)
+}
 
 // Shutdown closes the connection; an export still retrying gives up.
 func (x *WireExporter) Shutdown(context.Context) error {
