@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: every Go benchmark (with allocations), then recsvc's /v1/recommendations
-# under wrk on 127.0.0.1 with full telemetry (spans over OTLP to a real receiver, JSON log
-# file) and with telemetry off, side by side. Results go to $RECOBS_STATE/bench/.
+# under wrk and at a steady rate on 127.0.0.1 with full telemetry (spans over OTLP to the real
+# Jaeger, JSON log file) and with telemetry off, side by side, sharing the cores and pinned to
+# its own; then our collector against the upstream reference. Results go to $RECOBS_STATE/bench/.
 source "$(dirname "$0")/lib.sh"
 cd "$RECOBS_ROOT"
 out="$RECOBS_STATE/bench"
@@ -12,7 +13,12 @@ mkdir -p "$out"
 # spans go to the real Jaeger.
 was_up=$("$RECOBS_ROOT/scripts/backends.sh" status | grep -c ': up' || true)
 "$RECOBS_ROOT/scripts/backends.sh" start
-[[ $was_up -eq 3 ]] || trap '"$RECOBS_ROOT/scripts/backends.sh" stop' EXIT
+cleanup() {
+  # The pinned runs move the backends off CPU 0: every core back, whatever happened.
+  for p in ${backend_pids:-}; do taskset -a -p -c "0-$(($(nproc) - 1))" "$p" >/dev/null 2>&1 || true; done
+  [[ $was_up -eq 3 ]] || "$RECOBS_ROOT/scripts/backends.sh" stop
+}
+trap cleanup EXIT
 source "$RECOBS_STATE/backends.env"
 
 log "Go benchmarks (the receiver reads ${RECOBS_BENCH_LINES:=1000000} lines)"
