@@ -13,9 +13,11 @@ mkdir -p "$out"
 # spans go to the real Jaeger.
 was_up=$("$RECOBS_ROOT/scripts/backends.sh" status | grep -c ': up' || true)
 "$RECOBS_ROOT/scripts/backends.sh" start
+ncpu=$(nproc)
+backend_pids="" # set when recsvc's pinned runs will move the backends off CPU 0
+pin_backends() { for p in $backend_pids; do taskset -a -p -c "$1" "$p" >/dev/null 2>&1 || true; done; }
 cleanup() {
-  # The pinned runs move the backends off CPU 0: every core back, whatever happened.
-  for p in ${backend_pids:-}; do taskset -a -p -c "0-$(($(nproc) - 1))" "$p" >/dev/null 2>&1 || true; done
+  pin_backends "0-$((ncpu - 1))" # every core back, whatever happened
   [[ $was_up -eq 3 ]] || "$RECOBS_ROOT/scripts/backends.sh" stop
 }
 trap cleanup EXIT
@@ -28,7 +30,6 @@ go test -p 1 -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./... | 
 
 port=18080
 duration=${WRK_DURATION:-10s}
-ncpu=$(nproc)
 # run_recsvc TELEMETRY PLACEMENT: recsvc under wrk (saturated) and at a steady 1,000 requests/s.
 # PLACEMENT shared: recsvc, the load generator and the backends share every core, as on a
 # small node. pinned: recsvc alone on CPU 0 (GOMAXPROCS=1), everything else on the other
@@ -68,7 +69,6 @@ if (( ncpu >= 2 )) && command -v taskset >/dev/null; then
   # (one file at a time: es.pid has no trailing newline, so cat would run two PIDs together)
   backend_pids=$(for f in "$RECOBS_STATE"/{elasticsearch/es,prometheus/prometheus,jaeger/jaeger}.pid; do [[ -f $f ]] && echo "$(<"$f")"; done)
 fi
-pin_backends() { for p in $backend_pids; do taskset -a -p -c "$1" "$p" >/dev/null 2>&1 || true; done; }
 log "recsvc under wrk (1 thread, 16 connections, $duration) and at a steady 1,000 requests/s, telemetry off and on"
 {
   printf "%-9s %-7s %12s %10s %10s %16s   %s\n" telemetry cores requests/s p50 p99 "CPU µs/request" "steady 1,000 req/s"

@@ -239,18 +239,25 @@ func waitStats(t *testing.T, w *AsyncWriter, ok func(written, dropped, failures 
 	}
 }
 
+// epochLogger logs at the Unix epoch, so its lines are known to the byte: epochLine(i) is
+// what l.Info("e", Int("i", i)) writes.
+func epochLogger(w *AsyncWriter) *Logger {
+	return New(w, "t", Info).WithClock(func() time.Time { return time.Unix(0, 0) })
+}
+
+func epochLine(i int) string {
+	return fmt.Sprintf(`{"timestamp":"1970-01-01T00:00:00.000Z","level":"info","logger":"t","event":"e","i":%d}`+"\n", i)
+}
+
 // TestTornLineIsEnded: after a write that stopped mid-line, the next successful write ends
 // the torn line first, so the line after it reaches the file whole.
 func TestTornLineIsEnded(t *testing.T) {
-	line := func(i int) string {
-		return fmt.Sprintf(`{"timestamp":"1970-01-01T00:00:00.000Z","level":"info","logger":"t","event":"e","i":%d}`+"\n", i)
-	}
-	sw := &shortWriter{budget: len(line(1)) + 10}
+	sw := &shortWriter{budget: len(epochLine(1)) + 10}
 	w := newAsync(sw, 64)
 	w.linger = 0
 	go w.run()
 	defer w.Close()
-	l := New(w, "t", Info).WithClock(func() time.Time { return time.Unix(0, 0) })
+	l := epochLogger(w)
 	l.Info("e", Int("i", 1))
 	waitStats(t, w, func(written, _, _ uint64) bool { return written == 1 })
 	l.Info("e", Int("i", 2))
@@ -258,7 +265,7 @@ func TestTornLineIsEnded(t *testing.T) {
 	sw.refill(1 << 20)
 	l.Info("e", Int("i", 3))
 	waitStats(t, w, func(written, _, _ uint64) bool { return written == 2 })
-	if got, want := sw.String(), line(1)+line(2)[:10]+"\n"+line(3); got != want {
+	if got, want := sw.String(), epochLine(1)+epochLine(2)[:10]+"\n"+epochLine(3); got != want {
 		t.Fatalf("file\n%q\nwant\n%q", got, want)
 	}
 }
@@ -266,15 +273,12 @@ func TestTornLineIsEnded(t *testing.T) {
 // TestFailedWriteCountsWhatDidNotGetOut: lines a failed write took whole are written, the
 // torn one and those after it are dropped, and every line is one or the other.
 func TestFailedWriteCountsWhatDidNotGetOut(t *testing.T) {
-	line := func(i int) string {
-		return fmt.Sprintf(`{"timestamp":"1970-01-01T00:00:00.000Z","level":"info","logger":"t","event":"e","i":%d}`+"\n", i)
-	}
 	// Room for the first line, three whole ones and part of a fourth.
-	sw := &shortWriter{budget: len(line(0)) + 3*len(line(1)) + 10}
+	sw := &shortWriter{budget: len(epochLine(0)) + 3*len(epochLine(1)) + 10}
 	w := newAsync(sw, 64)
 	w.linger = time.Hour // every line after the first goes out in one write, at Close
 	go w.run()
-	l := New(w, "t", Info).WithClock(func() time.Time { return time.Unix(0, 0) })
+	l := epochLogger(w)
 	l.Info("e", Int("i", 0))
 	waitStats(t, w, func(written, _, _ uint64) bool { return written == 1 }) // at once: no linger before it
 	for i := 1; i <= 10; i++ {
@@ -285,7 +289,7 @@ func TestFailedWriteCountsWhatDidNotGetOut(t *testing.T) {
 	if written != 4 || dropped != 7 || failures != 1 {
 		t.Fatalf("written %d dropped %d failures %d; want 4, 7, 1", written, dropped, failures)
 	}
-	if want := line(0) + line(1) + line(2) + line(3); !strings.HasPrefix(sw.String(), want) {
+	if want := epochLine(0) + epochLine(1) + epochLine(2) + epochLine(3); !strings.HasPrefix(sw.String(), want) {
 		t.Fatalf("output %q, want it to start with %q", sw.String(), want)
 	}
 }

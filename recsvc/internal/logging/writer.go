@@ -55,7 +55,6 @@ type AsyncWriter struct {
 	chunk    []byte // lines on their way to out, written in one call
 	lines    int    // lines in chunk
 	torn     bool   // a failed write left part of a line in out
-	taken    []*[]byte
 	file     *os.File
 	path     string
 	size     int64
@@ -158,6 +157,7 @@ func (w *AsyncWriter) run() {
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	var lastWrite time.Time
+	var taken []*[]byte // the batch being written; swapped with pending to reuse both arrays
 	for {
 		stopping := false
 		select {
@@ -175,16 +175,16 @@ func (w *AsyncWriter) run() {
 			}
 		}
 		w.mu.Lock()
-		w.taken, w.pending = w.pending, w.taken[:0]
+		taken, w.pending = w.pending, taken[:0]
 		if stopping {
 			w.closed = true // nothing can be queued after this last take
 		}
 		w.mu.Unlock()
-		if len(w.taken) > 0 {
-			for _, line := range w.taken {
+		if len(taken) > 0 {
+			for _, line := range taken {
 				w.writeLine(line)
 			}
-			clear(w.taken)
+			clear(taken)
 			w.writeChunk()
 			lastWrite = time.Now()
 		}
