@@ -47,7 +47,7 @@ cat <<MSG
     collector OTLP     127.0.0.1:4317 (gRPC), 127.0.0.1:4318 (HTTP)
     recsvc             http://127.0.0.1:8080/v1/recommendations?lat=37.7749&lng=-122.4194
                        /health/ready  /health/deep  /metrics   (pprof on 127.0.0.1:6060)
-    tailed log files   $LOG_DIR/*.log
+    tailed log files   $LOG_DIR/*.log and their rotated copies (*.log.1 …)
     collector log      $COL_DIR/collector.log
 
 MSG

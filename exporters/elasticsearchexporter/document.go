@@ -45,8 +45,15 @@ func appendObject(buf []byte, name string, m pcommon.Map, keep func(string, pcom
 	return appendMapKeeping(buf, m, keep)
 }
 
-// dropped are attributes already carried by the record's own fields.
-var dropped = map[string]bool{"timestamp": true, "level": true, "trace_id": true, "span_id": true}
+// recordUIDAttribute is OTel's log.record.uid: records with the same value are the same record.
+// It becomes the document's _id rather than a field.
+const recordUIDAttribute = "log.record.uid"
+
+// maxIDBytes is Elasticsearch's limit on an _id.
+const maxIDBytes = 512
+
+// dropped are attributes already carried by the record's own fields (or its _id).
+var dropped = map[string]bool{"timestamp": true, "level": true, "trace_id": true, "span_id": true, recordUIDAttribute: true}
 
 // appendDocument appends the JSON document for one record to buf.
 func appendDocument(buf []byte, res pcommon.Resource, scope pcommon.InstrumentationScope, lr plog.LogRecord, ts time.Time) []byte {
@@ -254,10 +261,23 @@ func appendMapKeeping(buf []byte, m pcommon.Map, keep func(string, pcommon.Value
 	return append(buf, '}')
 }
 
-// documentID is a content hash of the encoded document and its index: the same record
-// re-sent after a retry, a restart or a replayed queue gets the same _id, and op_type
-// create turns the second write into a 409 instead of a duplicate.
-func documentID(index string, doc []byte) string {
+// documentID is the record's log.record.uid when it has one: the json_log receiver derives it
+// from where the line sits in its file (the file's first line, the line's offset) and the
+// line itself, so a line read twice — replayed after a crash, or read again from its rotated
+// copy — has the same _id even when its document differs (the file name, the time a line
+// without a timestamp was read). Otherwise it is a content hash of the document and its
+// index: the same record re-sent after a retry or a replayed queue gets the same _id. Either
+// way op_type create turns the second write into a 409 instead of a duplicate.
+func documentID(index string, lr plog.LogRecord, doc []byte) string {
+	if v, ok := lr.Attributes().Get(recordUIDAttribute); ok && v.Type() == pcommon.ValueTypeStr {
+		if uid := v.Str(); uid != "" && len(uid) <= maxIDBytes {
+			return uid
+		}
+	}
+	return contentID(index, doc)
+}
+
+func contentID(index string, doc []byte) string {
 	h := sha256.New()
 	h.Write([]byte(index))
 	h.Write([]byte{0})

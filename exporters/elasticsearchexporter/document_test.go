@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,13 +80,38 @@ func TestDocumentIDIsDeterministic(t *testing.T) {
 	res, scope, lr := sampleRecord()
 	a := appendDocument(nil, res, scope, lr, lr.Timestamp().AsTime())
 	b := appendDocument(nil, res, scope, lr, lr.Timestamp().AsTime())
-	if documentID("i", a) != documentID("i", b) {
+	if documentID("i", lr, a) != documentID("i", lr, b) {
 		t.Fatal("same record must give the same _id")
 	}
 	lr.Attributes().PutStr("request_id", "req-2")
 	c := appendDocument(nil, res, scope, lr, lr.Timestamp().AsTime())
-	if documentID("i", a) == documentID("i", c) {
+	if documentID("i", lr, a) == documentID("i", lr, c) {
 		t.Fatal("different records must give different _ids")
+	}
+}
+
+// TestDocumentIDFollowsRecordUID: a record with log.record.uid (the json_log receiver's line
+// identity) has that _id whatever its document says — a line read again from its rotated
+// copy, or read without a timestamp at another time, differs in log.file.name and
+// @timestamp — and the uid is not a field of the document.
+func TestDocumentIDFollowsRecordUID(t *testing.T) {
+	res, scope, lr := sampleRecord()
+	lr.Attributes().PutStr(recordUIDAttribute, "line-7")
+	a := appendDocument(nil, res, scope, lr, lr.Timestamp().AsTime())
+	lr.Attributes().PutStr("log.file.name", "recsvc.log.1")
+	b := appendDocument(nil, res, scope, lr, time.Now())
+	if string(a) == string(b) {
+		t.Fatal("the two reads must differ in their documents for this test to mean anything")
+	}
+	if got := documentID("recommendations-2026.11.27", lr, b); got != "line-7" {
+		t.Fatalf("_id = %q, want the record's uid", got)
+	}
+	if strings.Contains(string(a), "line-7") {
+		t.Fatalf("the uid must be the _id, not a field: %s", a)
+	}
+	lr.Attributes().Remove(recordUIDAttribute)
+	if documentID("i", lr, a) == documentID("i", lr, b) {
+		t.Fatal("without a uid, the _id is the content's")
 	}
 }
 

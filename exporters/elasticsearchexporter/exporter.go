@@ -207,7 +207,7 @@ func (e *esExporter) encode(ld plog.Logs) []pending {
 				}
 				index := e.pattern.name(ts)
 				doc := appendDocument(nil, rl.Resource(), sl.Scope(), lr, ts)
-				docs = append(docs, pending{index: index, id: documentID(index, doc), doc: doc, rl: i, sl: j, lr: lr})
+				docs = append(docs, pending{index: index, id: documentID(index, lr, doc), doc: doc, rl: i, sl: j, lr: lr})
 			}
 		}
 	}
@@ -291,10 +291,10 @@ func (e *esExporter) bulkRequest(ctx context.Context, docs []pending, target fun
 	for i := range docs {
 		index, doc := target(&docs[i])
 		body.WriteString(`{"create":{"_index":`)
-		body.Write(jsonenc.AppendString(nil, index))
-		body.WriteString(`,"_id":"`)
-		body.WriteString(docs[i].id)
-		body.WriteString("\"}}\n")
+		body.Write(jsonenc.AppendString(body.AvailableBuffer(), index))
+		body.WriteString(`,"_id":`)
+		body.Write(jsonenc.AppendString(body.AvailableBuffer(), docs[i].id))
+		body.WriteString("}}\n")
 		body.Write(doc)
 		body.WriteByte('\n')
 	}

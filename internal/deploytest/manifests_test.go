@@ -118,8 +118,13 @@ func TestPodManifestMatchesTheCode(t *testing.T) {
 	if !ok1 || !ok2 || wm.Name != rm.Name || wm.MountPath != rm.MountPath {
 		t.Errorf("recsvc writes %s, the sidecar tails %s: they must share a volume", env(svcC, "RECSVC_LOG_FILE"), env(colC, "RECSVC_LOG_GLOB"))
 	}
-	if match, _ := path.Match(env(colC, "RECSVC_LOG_GLOB"), env(svcC, "RECSVC_LOG_FILE")+".1"); !match {
-		t.Error("the glob must also match rotated files, so lines written just before a rotation are read")
+	if match, _ := path.Match(env(colC, "RECSVC_LOG_GLOB"), env(svcC, "RECSVC_LOG_FILE")); !match {
+		t.Error("the sidecar's glob must match the file recsvc writes")
+	}
+	// Rotated copies (recsvc.log.1 …) are the json_log receiver's include_rotated default:
+	// the config must not turn it off, or lines written just before a rotation are lost.
+	if cfg, err := os.ReadFile("../../otelcol.yaml"); err != nil || strings.Contains(string(cfg), "include_rotated: false") {
+		t.Error("json_log.include_rotated must stay on in the sidecar's config")
 	}
 	if _, ok := mountOf(colC, env(colC, "RECOBS_STORAGE_DIR")); !ok {
 		t.Error("RECOBS_STORAGE_DIR (checkpoints, persistent queues) must be on a volume")

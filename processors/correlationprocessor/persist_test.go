@@ -8,42 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/extension"
-	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/recobs/recobs/internal/testenv"
 )
-
-type storageHost struct {
-	component.Host
-	exts map[component.ID]component.Component
-}
-
-func (h storageHost) GetExtensions() map[component.ID]component.Component { return h.exts }
-
-// startFileStorage runs the real file_storage extension on dir.
-func startFileStorage(t *testing.T, dir string) (component.ID, extension.Extension) {
-	t.Helper()
-	f := filestorage.NewFactory()
-	cfg := f.CreateDefaultConfig().(*filestorage.Config)
-	cfg.Directory = dir
-	cfg.Compaction.Directory = dir
-	id := component.MustNewID("file_storage")
-	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ext.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-		t.Fatal(err)
-	}
-	return id, ext
-}
 
 // TestWaitingRecordsSurviveACrash: records waiting for their span are in file_storage; a
 // process that dies without shutting down leaves them there, and the next start sends them
@@ -60,8 +32,7 @@ func TestWaitingRecordsSurviveACrash(t *testing.T) {
 
 	// First run: three records wait; then the process "dies": the ticker stops, nothing is
 	// released, the storage is closed as the kernel would close its file.
-	id, ext := startFileStorage(t, dir)
-	host := storageHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{id: ext}}
+	_, ext, host := testenv.StartFileStorage(t, dir)
 	sink := new(consumertest.LogsSink)
 	logs, err := f.CreateLogs(context.Background(), set, cfg, sink)
 	if err != nil {
@@ -84,9 +55,8 @@ func TestWaitingRecordsSurviveACrash(t *testing.T) {
 	}
 
 	// Second run on the same directory: the span of req-1 is known this time.
-	id, ext = startFileStorage(t, dir)
+	_, ext, host = testenv.StartFileStorage(t, dir)
 	defer func() { _ = ext.Shutdown(context.Background()) }()
-	host = storageHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{id: ext}}
 	traces, err := f.CreateTraces(context.Background(), set, cfg, consumertest.NewNop())
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,10 @@ type Config struct {
 	// InputConfig holds stanza's file input settings: include, exclude, start_at,
 	// poll_interval, max_log_size, encoding, fingerprint_size, …
 	InputConfig fileconsumer.Config `mapstructure:",squash"`
+	// IncludeRotated also reads each include pattern's rotated copies (pattern.* and
+	// pattern-*, compressed ones excluded unless compression is set), so lines written just
+	// before a rotation are read even when the sidecar was down or behind when it happened.
+	IncludeRotated bool `mapstructure:"include_rotated"`
 	// StorageID is the storage extension (file_storage) keeping the read offsets, so a
 	// restart neither loses nor re-reads lines.
 	StorageID *component.ID `mapstructure:"storage"`

@@ -39,7 +39,7 @@ func createDefaultConfig() component.Config {
 	retry.MaxInterval = 5 * time.Second
 	retry.MaxElapsedTime = 0
 	socket := SocketConfig{AddrConfig: confignet.AddrConfig{Endpoint: "127.0.0.1:54525", Transport: confignet.TransportTypeTCP}, FlushInterval: 200 * time.Millisecond}
-	return &Config{InputConfig: *in, RetryOnFailure: retry, ServiceName: "recsvc", Socket: configoptional.Default(socket)}
+	return &Config{InputConfig: *in, IncludeRotated: true, RetryOnFailure: retry, ServiceName: "recsvc", Socket: configoptional.Default(socket)}
 }
 
 func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {

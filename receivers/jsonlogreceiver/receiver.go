@@ -1,11 +1,14 @@
 package jsonlogreceiver // import "github.com/recobs/recobs/receivers/jsonlogreceiver"
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/adapter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer/attrs"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer/matcher"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -51,6 +55,10 @@ type logReceiver struct {
 	manager *fileconsumer.Manager
 	storage storage.Client
 	socket  *socketInput
+	ledger  *fileLedger
+	// recordFileAttrs are the per-file attributes records carry: what the config asked for,
+	// not what the receiver keeps for itself (the file's identity, its path).
+	recordFileAttrs func(string) bool
 }
 
 func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*logReceiver, error) {
@@ -78,10 +86,51 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*logRe
 		// the decoder would replace invalid bytes without a trace.
 		in.Encoding = "utf-8-raw"
 	}
+	if cfg.IncludeRotated {
+		in.Include, in.Exclude = withRotated(in.Include, in.Exclude, in.Compression != "")
+	}
+	// The path lets the receiver find a file's first line when it meets the file past its
+	// start (a checkpoint from before identities); records carry it only when asked for.
+	withPath := in.IncludeFilePath
+	in.IncludeFilePath = true
+	r.recordFileAttrs = func(k string) bool { return k != fileIDKey && (withPath || k != attrs.LogFilePath) }
 	if r.manager, err = in.Build(set.TelemetrySettings, r.emit); err != nil {
 		return nil, fmt.Errorf("file input: %w", err)
 	}
+	match, err := matcher.New(in.Criteria)
+	if err != nil {
+		return nil, fmt.Errorf("include: %w", err)
+	}
+	if r.ledger, err = newFileLedger(match, cfg.InputConfig.Include, int(in.FingerprintSize), set.Logger, set.MeterProvider.Meter(scopeName)); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// rotatedSuffixes name a file's rotated copies: recsvc.log.1 (recsvc, logrotate, lumberjack's
+// numbered backups) and recsvc.log-20261128 (logrotate's dateext).
+var rotatedSuffixes = []string{".*", "-*"}
+
+// compressedSuffixes are rotated copies that were compressed: without `compression` their
+// bytes are not lines, and logrotate compresses a copy only after it was complete as text.
+var compressedSuffixes = []string{".gz", ".bz2", ".xz", ".zst", ".zip"}
+
+// withRotated adds each include pattern's rotated copies, so a file renamed away while the
+// sidecar was down (or between two polls) is still read to its end.
+func withRotated(include, exclude []string, compression bool) ([]string, []string) {
+	inc := slices.Clone(include)
+	exc := slices.Clone(exclude)
+	for _, p := range include {
+		for _, s := range rotatedSuffixes {
+			inc = append(inc, p+s)
+			if !compression {
+				for _, c := range compressedSuffixes {
+					exc = append(exc, p+s+c)
+				}
+			}
+		}
+	}
+	return inc, exc
 }
 
 func (r *logReceiver) Start(ctx context.Context, host component.Host) error {
@@ -90,13 +139,17 @@ func (r *logReceiver) Start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("storage: %w", err)
 	}
 	r.storage = client
+	persister := ledgerPersister{Persister: operator.NewScopedPersister(checkpointScope, client), ledger: r.ledger}
+	if err := r.ledger.load(ctx, persister); err != nil {
+		return fmt.Errorf("storage: file ledger: %w", err)
+	}
 	r.startHelpers()
 	if sc := r.cfg.Socket.Get(); sc != nil {
 		if r.socket, err = r.startSocket(ctx, *sc); err != nil {
 			return fmt.Errorf("socket.endpoint: %w", err)
 		}
 	}
-	return r.manager.Start(operator.NewScopedPersister(checkpointScope, client))
+	return r.manager.Start(persister)
 }
 
 func (r *logReceiver) Shutdown(ctx context.Context) error {
@@ -118,7 +171,67 @@ func (r *logReceiver) Shutdown(ctx context.Context) error {
 // pipeline has taken the batch: fileconsumer checkpoints the offset after it, so a line is
 // either still ahead of the checkpoint or already downstream, and a crash loses nothing.
 func (r *logReceiver) emit(ctx context.Context, tokens [][]byte, fileAttrs map[string]any, _ int64, offsets []int64) error {
-	return r.deliver(ctx, r.parseBatch(ctx, tokens, fileAttrs, offsets), r.obs)
+	if len(tokens) == 0 {
+		return nil
+	}
+	id := r.fileIdentity(tokens[0], fileAttrs, offsets[0])
+	if err := r.deliver(ctx, r.parseBatch(ctx, tokens, r.fileRecordAttrs(fileAttrs), offsets, id), r.obs); err != nil {
+		return err
+	}
+	// offsets has one more entry than tokens: where the last line ended.
+	name, _ := fileAttrs[attrs.LogFileName].(string)
+	r.ledger.handedOn(id, name, offsets[len(tokens)])
+	return nil
+}
+
+// fileIdentity returns the identity of the file a batch comes from, deriving it on the file's
+// first batch and keeping it among the file's attributes, which stanza persists with the
+// file's offset.
+func (r *logReceiver) fileIdentity(first []byte, fileAttrs map[string]any, offset int64) uint64 {
+	if s, ok := fileAttrs[fileIDKey].(string); ok {
+		if id, err := strconv.ParseUint(s, 16, 64); err == nil && id != 0 {
+			return id
+		}
+	}
+	limit := int(r.cfg.InputConfig.FingerprintSize)
+	var id uint64
+	if offset == 0 {
+		id = fileIDOfLine(first, limit)
+	} else if path, ok := fileAttrs[attrs.LogFilePath].(string); ok {
+		id = r.identifyAt(path, first, offset, limit)
+	}
+	if id != 0 {
+		fileAttrs[fileIDKey] = strconv.FormatUint(id, 16)
+	}
+	return id
+}
+
+// identifyAt reads the first line of the file at path, once it has checked that this file
+// holds line at offset: after a rotation the path may name another file by now.
+func (r *logReceiver) identifyAt(path string, line []byte, offset int64, limit int) uint64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	here := make([]byte, len(line))
+	if n, _ := f.ReadAt(here, offset); n != len(line) || !bytes.Equal(here, line) {
+		r.set.Logger.Warn("cannot tell which file a batch comes from; its records get an identity without it", zap.String("path", path), zap.Int64("offset", offset))
+		return 0
+	}
+	id, _ := readFileIDFrom(f, limit)
+	return id
+}
+
+// fileRecordAttrs are the string attributes of a file that its records carry.
+func (r *logReceiver) fileRecordAttrs(fileAttrs map[string]any) [][2]string {
+	out := make([][2]string, 0, len(fileAttrs))
+	for k, v := range fileAttrs {
+		if s, ok := v.(string); ok && r.recordFileAttrs(k) {
+			out = append(out, [2]string{k, s})
+		}
+	}
+	return out
 }
 
 // deliver hands ld to the pipeline, retrying with backoff while it is refused (backpressure:
@@ -169,8 +282,9 @@ type batchParse struct {
 	r         *logReceiver
 	tokens    [][]byte
 	lrs       plog.LogRecordSlice
-	fileAttrs map[string]any
+	fileAttrs [][2]string
 	offsets   []int64
+	fileID    uint64
 	observed  pcommon.Timestamp
 	done      sync.WaitGroup
 }
@@ -202,7 +316,7 @@ func (r *logReceiver) stopHelpers() {
 
 // parseBatch turns a batch of lines into one plog.Logs, in order: the caller parses the first
 // slice of the batch while the helpers parse the others.
-func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, fileAttrs map[string]any, offsets []int64) plog.Logs {
+func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, fileAttrs [][2]string, offsets []int64, fileID uint64) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	res := rl.Resource().Attributes()
@@ -218,7 +332,7 @@ func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, fileAttrs
 	for range tokens {
 		lrs.AppendEmpty()
 	}
-	b := &batchParse{r: r, tokens: tokens, lrs: lrs, fileAttrs: fileAttrs, offsets: offsets,
+	b := &batchParse{r: r, tokens: tokens, lrs: lrs, fileAttrs: fileAttrs, offsets: offsets, fileID: fileID,
 		observed: pcommon.NewTimestampFromTime(time.Now())}
 
 	slices := min(r.workers, len(tokens)/minLinesPerWorker)
@@ -251,7 +365,8 @@ func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, fileAttrs
 
 func (b *batchParse) parseRange(p *lineParser, from, to int, counts *[numProblems]int64) {
 	cfg := b.r.cfg
-	extra := len(b.fileAttrs) + 2 // + offset, + parse error
+	extra := len(b.fileAttrs) + 3 // + offset, + uid, + parse error
+	var uid []byte
 	for i := from; i < to; i++ {
 		lr := b.lrs.At(i)
 		lr.SetObservedTimestamp(b.observed)
@@ -259,13 +374,15 @@ func (b *batchParse) parseRange(p *lineParser, from, to int, counts *[numProblem
 		truncated := int(cfg.InputConfig.MaxLogSize) > 0 && len(line) >= int(cfg.InputConfig.MaxLogSize)
 		problems := p.parse(lr, line, truncated, extra)
 		a := lr.Attributes()
-		for k, v := range b.fileAttrs {
-			if s, ok := v.(string); ok {
-				a.PutStr(k, s)
-			}
+		for _, kv := range b.fileAttrs {
+			a.PutStr(kv[0], kv[1])
 		}
-		if cfg.InputConfig.IncludeFileRecordOffset && b.offsets != nil {
-			a.PutInt(attrs.LogFileRecordOffset, b.offsets[i])
+		if b.offsets != nil {
+			if cfg.InputConfig.IncludeFileRecordOffset {
+				a.PutInt(attrs.LogFileRecordOffset, b.offsets[i])
+			}
+			uid = appendRecordUID(uid[:0], b.fileID, b.offsets[i], line)
+			a.PutStr(RecordUIDAttribute, string(uid))
 		}
 		if problems != 0 {
 			a.PutStr(ParseErrorAttribute, problems.String())

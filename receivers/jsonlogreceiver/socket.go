@@ -85,14 +85,14 @@ func (s *socketInput) serve(conn net.Conn) {
 		s.connsMu.Unlock()
 		_ = conn.Close()
 	}()
-	attrs := map[string]any{"network.peer.address": conn.RemoteAddr().String(), "network.transport": string(s.cfg.Transport)}
+	attrs := [][2]string{{"network.peer.address", conn.RemoteAddr().String()}, {"network.transport", string(s.cfg.Transport)}}
 	lines := &lineReader{br: bufio.NewReaderSize(conn, 64<<10), max: s.maxBytes}
 	var batch [][]byte
 	flush := func() bool {
 		if len(batch) == 0 {
 			return true
 		}
-		err := s.r.deliver(s.ctx, s.r.parseBatch(s.ctx, batch, attrs, nil), s.obs)
+		err := s.r.deliver(s.ctx, s.r.parseBatch(s.ctx, batch, attrs, nil, 0), s.obs)
 		batch = batch[:0]
 		return err == nil
 	}

@@ -60,7 +60,11 @@ func setGCPercent() {
 }
 
 func parseConfig(args []string) (app.Config, error) {
-	fs := flag.NewFlagSet("recsvc", flag.ContinueOnError)
+	return parseConfigInto(flag.NewFlagSet("recsvc", flag.ContinueOnError), args)
+}
+
+// parseConfigInto defines recsvc's flags on fs (their defaults from the environment) and parses args.
+func parseConfigInto(fs *flag.FlagSet, args []string) (app.Config, error) {
 	var cfg app.Config
 	var errs []error
 	str := func(p *string, name, env, def, usage string) {
@@ -72,7 +76,9 @@ func parseConfig(args []string) (app.Config, error) {
 	str(&cfg.LogLevel, "log-level", "RECSVC_LOG_LEVEL", "info", "debug, info, warn, error, off")
 	str(&cfg.PlacesFile, "places", "RECSVC_PLACES_FILE", "", "places data set (.csv or .json); empty for the embedded one")
 	str(&cfg.ModelFile, "model", "RECSVC_MODEL_FILE", "", "model weights (JSON); empty for the embedded ones")
-	str(&cfg.SentryDSN, "sentry-dsn", "SENTRY_DSN", "", "Sentry DSN; empty disables")
+	// A DSN holds a key: the flag's default stays empty so usage output never shows it; the
+	// environment's value applies after parsing unless the flag was given.
+	fs.StringVar(&cfg.SentryDSN, "sentry-dsn", "", "Sentry DSN; empty disables ($SENTRY_DSN)")
 	integer := func(p *int, name, env string, def int, usage string) {
 		v, err := strconv.Atoi(envOr(env, strconv.Itoa(def)))
 		if err != nil {
@@ -84,6 +90,7 @@ func parseConfig(args []string) (app.Config, error) {
 	integer(&cfg.CacheSize, "cache-size", "RECSVC_CACHE_SIZE", 10000, "recommendation cache entries")
 	var logMB int
 	integer(&logMB, "log-max-mb", "RECSVC_LOG_MAX_MB", 100, "rotate the log file past this size")
+	integer(&cfg.LogBackups, "log-backups", "RECSVC_LOG_BACKUPS", 3, "rotated log files kept (log.1 … log.N); the oldest is deleted at each rotation")
 	dur := func(p *time.Duration, name, env string, def time.Duration, usage string) {
 		v, err := time.ParseDuration(envOr(env, def.String()))
 		if err != nil {
@@ -119,6 +126,9 @@ func parseConfig(args []string) (app.Config, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	if cfg.SentryDSN == "" {
+		cfg.SentryDSN = os.Getenv("SENTRY_DSN")
 	}
 	cfg.LogMaxBytes = int64(logMB) << 20
 	return cfg, cfg.Validate()

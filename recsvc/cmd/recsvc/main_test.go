@@ -1,6 +1,8 @@
 package main
 
 import (
+	"flag"
+	"io"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -42,4 +44,49 @@ func TestBadConfigNamesTheField(t *testing.T) {
 	if _, err := parseConfig(nil); err == nil || !strings.Contains(err.Error(), "RECSVC_TELEMETRY") {
 		t.Fatalf("err = %v, want it to name RECSVC_TELEMETRY", err)
 	}
+}
+
+// TestUsageHidesTheSentryDSN: the DSN holds a key; -h prints every flag's default, which for
+// the others is the environment's value — never for the DSN, which still applies.
+func TestUsageHidesTheSentryDSN(t *testing.T) {
+	const dsn = "https://secretkey123@sentry.example/42"
+	t.Setenv("SENTRY_DSN", dsn)
+	var usage strings.Builder
+	fs := newFlagSetForTest(&usage)
+	cfg, err := parseConfigInto(fs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SentryDSN != dsn {
+		t.Fatalf("the DSN from the environment must apply, got %q", cfg.SentryDSN)
+	}
+	fs.PrintDefaults()
+	if strings.Contains(usage.String(), "secretkey123") {
+		t.Fatalf("usage output shows the DSN:\n%s", usage.String())
+	}
+	if !strings.Contains(usage.String(), "SENTRY_DSN") {
+		t.Fatal("usage must still name SENTRY_DSN")
+	}
+}
+
+func TestLogBackupsConfigurable(t *testing.T) {
+	t.Setenv("RECSVC_LOG_BACKUPS", "7")
+	cfg, err := parseConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.LogBackups != 7 {
+		t.Fatalf("LogBackups = %d, want 7", cfg.LogBackups)
+	}
+	t.Setenv("RECSVC_LOG_BACKUPS", "0")
+	t.Setenv("RECSVC_LOG_FILE", "/tmp/x.log")
+	if _, err := parseConfig(nil); err == nil || !strings.Contains(err.Error(), "RECSVC_LOG_BACKUPS") {
+		t.Fatalf("err = %v, want it to name RECSVC_LOG_BACKUPS", err)
+	}
+}
+
+func newFlagSetForTest(out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("recsvc", flag.ContinueOnError)
+	fs.SetOutput(out)
+	return fs
 }

@@ -32,6 +32,7 @@ type Config struct {
 	LogFile          string // "" or "-" = stdout
 	LogLevel         string
 	LogMaxBytes      int64
+	LogBackups       int
 	PlacesFile       string // "" = the embedded data set
 	PlacesPerCity    int
 	ModelFile        string // "" = the embedded weights
@@ -60,6 +61,9 @@ func (c *Config) Validate() error {
 	}
 	if _, ok := logging.ParseLevel(c.LogLevel); !ok {
 		errs = append(errs, fmt.Errorf("RECSVC_LOG_LEVEL: %q is not debug, info, warn, error or fatal", c.LogLevel))
+	}
+	if c.LogFile != "" && c.LogFile != "-" && c.LogBackups < 1 {
+		errs = append(errs, errors.New("RECSVC_LOG_BACKUPS: must be at least 1: a rotation renames the file to .1 so the sidecar can finish it"))
 	}
 	if c.CacheSize < 1 {
 		errs = append(errs, errors.New("RECSVC_CACHE_SIZE: must be at least 1"))
@@ -103,7 +107,7 @@ func New(ctx context.Context, cfg Config, exp sdktrace.SpanExporter) (*App, erro
 			return nil, fmt.Errorf("RECSVC_LOG_FILE: %w", err)
 		}
 		var err error
-		if logs, err = logging.NewFileWriter(cfg.LogFile, logging.FileOptions{MaxBytes: cfg.LogMaxBytes}); err != nil {
+		if logs, err = logging.NewFileWriter(cfg.LogFile, logging.FileOptions{MaxBytes: cfg.LogMaxBytes, Backups: cfg.LogBackups}); err != nil {
 			return nil, fmt.Errorf("RECSVC_LOG_FILE: %w", err)
 		}
 	}

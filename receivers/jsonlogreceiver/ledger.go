@@ -1,0 +1,196 @@
+package jsonlogreceiver // import "github.com/recobs/recobs/receivers/jsonlogreceiver"
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer/matcher"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+)
+
+// stanzaCheckpointKey is the key fileconsumer saves its read offsets under (end of every poll,
+// and at shutdown).
+const stanzaCheckpointKey = "knownFiles"
+
+// ledgerKey is where the ledger is saved, beside stanza's offsets and in the same write.
+const ledgerKey = "recobs.files"
+
+// fileLedger is the receiver's account of every file it has seen: how large it was and how far
+// its lines were handed on. A file can vanish before it is read to its end — recsvc deletes
+// its oldest backup at each rotation, and several rotations while the sidecar is down (or
+// slower than the writer) delete a file it never finished. Nothing can bring those lines back,
+// but the ledger notices the file is gone with bytes unread, and counts and logs the loss.
+//
+// It is checked and saved when stanza saves its checkpoint: after a poll's readers have read
+// every open file to its end (a deleted file that is still open is read to its end too), so a
+// file gone from disk by then will never be read again.
+type fileLedger struct {
+	mu    sync.Mutex
+	files map[uint64]*ledgerEntry
+
+	match  *matcher.Matcher
+	live   []string // the configured include patterns: a file they match is still being written
+	fpSize int
+
+	logger               *zap.Logger
+	lostFiles, lostBytes metric.Int64Counter
+}
+
+type ledgerEntry struct {
+	Name   string `json:"name"`    // the name it was last seen under
+	Size   int64  `json:"size"`    // the largest size seen on disk
+	ReadTo int64  `json:"read_to"` // the end of the last line handed on
+	Live   bool   `json:"live"`    // last seen under a live (not rotated) name
+}
+
+func newFileLedger(match *matcher.Matcher, live []string, fpSize int, logger *zap.Logger, m metric.Meter) (*fileLedger, error) {
+	l := &fileLedger{files: map[uint64]*ledgerEntry{}, match: match, live: live, fpSize: fpSize, logger: logger}
+	var err1, err2 error
+	l.lostFiles, err1 = m.Int64Counter("recobs_json_log_files_lost",
+		metric.WithDescription("Files deleted before they were read to their end (e.g. rotated away while the sidecar was down)."), metric.WithUnit("{file}"))
+	l.lostBytes, err2 = m.Int64Counter("recobs_json_log_bytes_lost",
+		metric.WithDescription("Bytes known to be unread in files deleted before they were read to their end (a lower bound: growth after the file was last seen is not known)."), metric.WithUnit("By"))
+	if err1 != nil {
+		return nil, err1
+	}
+	return l, err2
+}
+
+// load restores the ledger a previous run saved.
+func (l *fileLedger) load(ctx context.Context, p operator.Persister) error {
+	raw, err := p.Get(ctx, ledgerKey)
+	if err != nil || raw == nil {
+		return err
+	}
+	var saved map[string]*ledgerEntry
+	if err := json.Unmarshal(raw, &saved); err != nil {
+		l.logger.Warn("file ledger unreadable; starting a new one", zap.Error(err))
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, e := range saved {
+		if id, err := strconv.ParseUint(k, 16, 64); err == nil && e != nil {
+			l.files[id] = e
+		}
+	}
+	return nil
+}
+
+// handedOn records that the lines of file id up to end reached the pipeline.
+func (l *fileLedger) handedOn(id uint64, name string, end int64) {
+	if id == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.files[id]
+	if e == nil {
+		e = &ledgerEntry{Name: name}
+		l.files[id] = e
+	}
+	e.ReadTo = max(e.ReadTo, end)
+	e.Size = max(e.Size, end)
+}
+
+// reconcile looks at the files on disk now: it updates what is there and counts as lost what
+// vanished with bytes unread. It returns the ledger to save.
+func (l *fileLedger) reconcile(ctx context.Context) []byte {
+	paths, _ := l.match.MatchFiles() // an error means no file matched: everything known is gone
+	onDisk := make(map[uint64]bool, len(paths))
+	type seen struct {
+		name string
+		size int64
+		live bool
+	}
+	found := make(map[uint64]seen, len(paths))
+	for _, path := range paths {
+		info, err := os.Stat(path)
+		if err != nil {
+			continue
+		}
+		id, err := readFileID(path, l.fpSize)
+		if err != nil || id == 0 {
+			continue // unreadable, or its first line is not complete yet
+		}
+		onDisk[id] = true
+		found[id] = seen{name: filepath.Base(path), size: info.Size(), live: l.isLive(path)}
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, s := range found {
+		e := l.files[id]
+		if e == nil {
+			e = &ledgerEntry{}
+			l.files[id] = e
+		}
+		e.Name, e.Live = s.name, s.live
+		if s.size < e.Size {
+			// The same first line and a shorter file: truncated in place and rewritten with
+			// the same first line. What was read stays read; the rest is new.
+			e.ReadTo = min(e.ReadTo, s.size)
+		}
+		e.Size = s.size
+	}
+	for id, e := range l.files {
+		if onDisk[id] {
+			continue
+		}
+		delete(l.files, id)
+		unread := max(e.Size-e.ReadTo, 0)
+		// A live file that vanished was rotated and deleted since it was last seen: it was
+		// written to after that, so its end was never read even when no unread byte was seen.
+		if unread == 0 && !e.Live {
+			continue
+		}
+		l.lostFiles.Add(ctx, 1)
+		l.lostBytes.Add(ctx, unread)
+		l.logger.Error("log file deleted before it was read to its end: its remaining lines are lost",
+			zap.String("file", e.Name), zap.Int64("read_to_offset", e.ReadTo),
+			zap.Int64("last_seen_size", e.Size), zap.Int64("unread_bytes_at_least", unread),
+			zap.Bool("was_live", e.Live))
+	}
+
+	out := make(map[string]*ledgerEntry, len(l.files))
+	for id, e := range l.files {
+		out[strconv.FormatUint(id, 16)] = e
+	}
+	raw, _ := json.Marshal(out)
+	return raw
+}
+
+func (l *fileLedger) isLive(path string) bool {
+	for _, p := range l.live {
+		if ok, _ := doublestar.PathMatch(p, path); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// ledgerPersister is stanza's persister with the ledger riding along: each time stanza saves
+// its read offsets, the ledger is reconciled and saved in the same storage batch, so the two
+// never disagree after a crash.
+type ledgerPersister struct {
+	operator.Persister
+	ledger *fileLedger
+}
+
+func (p ledgerPersister) Batch(ctx context.Context, ops ...*storage.Operation) error {
+	for _, op := range ops {
+		if op != nil && op.Type == storage.Set && op.Key == stanzaCheckpointKey {
+			ops = append(ops, storage.SetOperation(ledgerKey, p.ledger.reconcile(ctx)))
+			break
+		}
+	}
+	return p.Persister.Batch(ctx, ops...)
+}
