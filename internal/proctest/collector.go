@@ -12,7 +12,9 @@ import (
 type Collector struct {
 	Bin, Config, Dir string
 	Env              map[string]string
-	health           string
+	// Args are added to the command line (e.g. --set overrides of otelcol.yaml).
+	Args   []string
+	health string
 }
 
 // NewCollector builds the collector from root (the repository's root, relative to the test)
@@ -46,5 +48,5 @@ func (c *Collector) LogDir() string { return filepath.Join(c.Dir, "logs") }
 // Start runs the collector and waits for its health check.
 func (c *Collector) Start(t testing.TB) *Process {
 	t.Helper()
-	return Start(t, "collector", c.Bin, []string{"--config", c.Config}, c.Env, c.health)
+	return Start(t, "collector", c.Bin, append([]string{"--config", c.Config}, c.Args...), c.Env, c.health)
 }
