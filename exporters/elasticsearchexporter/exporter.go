@@ -259,13 +259,21 @@ func (e *esExporter) bulk(ctx context.Context, docs []pending, target func(*pend
 		}
 		got, err := e.bulkRequest(ctx, docs[start:end], target, size)
 		var tooLarge *errTooLarge
+		var refused *errRefused
 		switch {
 		case errors.As(err, &tooLarge) && end-start > 1:
-			// Elasticsearch's http.max_content_length is below ours: halve and go on.
+			// Elasticsearch's http.max_content_length (or a proxy's body limit) is below
+			// ours: halve and go on.
 			limit = max(size/2, 1)
 			continue
 		case errors.As(err, &tooLarge):
 			items = append(items, bulkItem{Status: http.StatusRequestEntityTooLarge, Error: &bulkError{Type: "request_entity_too_large", Reason: tooLarge.Error()}})
+		case errors.As(err, &refused):
+			// The whole body refused as malformed: no retry can change that, so every
+			// document of the request goes to the dead-letter index with the reason.
+			for range docs[start:end] {
+				items = append(items, bulkItem{Status: refused.status, Error: &bulkError{Type: "bulk_request_refused", Reason: refused.Error()}})
+			}
 		case err != nil && start == 0:
 			return nil, err
 		case err != nil:
@@ -284,6 +292,14 @@ func (e *esExporter) bulk(ctx context.Context, docs []pending, target func(*pend
 type errTooLarge struct{ msg string }
 
 func (e *errTooLarge) Error() string { return e.msg }
+
+// errRefused is a whole _bulk request refused as malformed (400).
+type errRefused struct {
+	status int
+	msg    string
+}
+
+func (e *errRefused) Error() string { return e.msg }
 
 func (e *esExporter) bulkRequest(ctx context.Context, docs []pending, target func(*pending) (string, []byte), size int) ([]bulkItem, error) {
 	var body bytes.Buffer
@@ -308,20 +324,22 @@ func (e *esExporter) bulkRequest(ctx context.Context, docs []pending, target fun
 	if res.IsError() {
 		msg, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
 		err := fmt.Errorf("bulk request: %s: %s", res.Status(), msg)
-		switch {
-		case res.StatusCode == http.StatusRequestEntityTooLarge:
+		switch res.StatusCode {
+		case http.StatusRequestEntityTooLarge:
 			return nil, &errTooLarge{msg: err.Error()}
-		case res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500:
-			return nil, err
-		case res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden:
+		case http.StatusBadRequest:
+			return nil, &errRefused{status: res.StatusCode, msg: err.Error()}
+		case http.StatusUnauthorized, http.StatusForbidden:
 			// Credentials being rotated or a role being fixed: the documents are fine and
 			// wait in the queue until they are accepted.
 			e.logger.Error("Elasticsearch refused the credentials; documents stay queued", zap.Int("status", res.StatusCode))
-			return nil, err
+		default:
+			// Anything else — 429, 5xx, and the 404, 408 or 502 of a proxy or load
+			// balancer in front of a cluster during a failover — says nothing about our
+			// documents: they wait in the queue and are retried with backoff, never dropped.
+			e.logger.Warn("bulk request failed; documents stay queued", zap.Int("status", res.StatusCode))
 		}
-		// A whole-request 4xx is a bug in what we send, not in one document; retrying would
-		// loop forever, so it is surfaced as permanent (and counted as failed by exporterhelper).
-		return nil, consumererror.NewPermanent(err)
+		return nil, err
 	}
 	var br bulkResponse
 	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {

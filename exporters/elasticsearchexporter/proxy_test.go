@@ -1,0 +1,129 @@
+package elasticsearchexporter
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+
+	"github.com/recobs/recobs/internal/testenv"
+)
+
+// flakyProxy stands in front of the real Elasticsearch, as a proxy or load balancer does,
+// and answers status instead of forwarding for the first `fail` _bulk requests into the
+// daily indices (dead-letter writes pass).
+type flakyProxy struct {
+	next     http.Handler
+	status   int
+	mu       sync.Mutex
+	fail     int
+	answered int
+}
+
+func (p *flakyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/_bulk") {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		p.mu.Lock()
+		refuse := p.fail > 0 && !bytes.Contains(body, []byte("-dead-letter\""))
+		if refuse {
+			p.fail--
+			p.answered++
+		}
+		p.mu.Unlock()
+		if refuse {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(p.status)
+			_, _ = io.WriteString(w, "<html><body>"+http.StatusText(p.status)+" from the proxy</body></html>")
+			return
+		}
+	}
+	p.next.ServeHTTP(w, r)
+}
+
+// TestNoStatusDropsABatch: 5,000 records in batches of 1,000 through the factory's exporter
+// (queue and retries as in production) and a proxy that answers the first three _bulk
+// requests with status. Whatever the status, every document is stored (a proxy's 404, 408,
+// 502 are retried like Elasticsearch's 429 and 503) — or, for a 400 that refuses the whole
+// body, dead-lettered with the status and reason. None is dropped.
+func TestNoStatusDropsABatch(t *testing.T) {
+	esURL := testenv.ElasticsearchURL(t)
+	target, err := url.Parse(esURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{esURL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range []int{400, 401, 404, 408, 429, 502, 503} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			proxy := &flakyProxy{next: httputil.NewSingleHostReverseProxy(target), status: status, fail: 3}
+			srv := httptest.NewServer(proxy)
+			defer srv.Close()
+			prefix := testenv.UniqueName("recobs-proxy-")
+			t.Cleanup(func() { cleanupIndices(es, prefix) })
+			cfg := createDefaultConfig().(*Config)
+			cfg.Endpoints = []string{srv.URL}
+			cfg.Index = prefix + "-%{+YYYY.MM.dd}"
+			cfg.DeadLetterIndex = prefix + "-dead-letter"
+			cfg.Template = TemplateConfig{Name: prefix, Shards: 1, Replicas: 0}
+			cfg.BackOff.InitialInterval, cfg.BackOff.MaxInterval = 10*time.Millisecond, 50*time.Millisecond
+			q := cfg.QueueConfig.Get()
+			q.NumConsumers = 1
+			batch := exporterhelper.NewDefaultBatchConfig()
+			batch.MinSize, batch.MaxSize, batch.FlushTimeout = 1000, 1000, 100*time.Millisecond
+			q.Batch = configoptional.Some(batch)
+
+			f := NewFactory()
+			exp, err := f.CreateLogs(context.Background(), exportertest.NewNopSettings(f.Type()), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+				t.Fatal(err)
+			}
+			if err := exp.ConsumeLogs(context.Background(), logsAt(manyRecords(5000, 20)...)); err != nil {
+				t.Fatal(err)
+			}
+			wantStored, wantDead := 5000, 0
+			if status == http.StatusBadRequest {
+				wantStored, wantDead = 2000, 3000
+			}
+			var stored, dead int
+			testenv.Eventually(t, 60*time.Second, func() bool {
+				refresh(t, es, prefix+"-*")
+				stored, dead = count(t, es, prefix+"-2*", ""), count(t, es, prefix+"-dead-letter*", "")
+				return stored+dead >= 5000
+			}, "documents stored or dead-lettered")
+			if err := exp.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if stored != wantStored || dead != wantDead {
+				t.Fatalf("status %d: %d stored, %d dead-lettered; want %d and %d", status, stored, dead, wantStored, wantDead)
+			}
+			if proxy.answered != 3 {
+				t.Fatalf("the proxy answered %d requests itself, want 3", proxy.answered)
+			}
+			if dead > 0 {
+				refresh(t, es, prefix+"-dead-letter")
+				if n := count(t, es, prefix+"-dead-letter", `{"query":{"bool":{"filter":[{"term":{"status":400}},{"match":{"error.reason":"proxy"}}]}}}`); n != dead {
+					t.Fatalf("%d of %d dead-lettered documents carry the status and the proxy's reason", n, dead)
+				}
+			}
+		})
+	}
+}
