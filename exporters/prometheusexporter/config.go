@@ -31,6 +31,10 @@ type Config struct {
 	ResourceToLabels []string `mapstructure:"resource_to_labels"`
 	// ExternalLabels are added to every series.
 	ExternalLabels map[string]string `mapstructure:"external_labels"`
+	// MaxBatchSizeBytes caps a remote-write request's size before compression (contrib's
+	// default, 3 MB); a larger batch goes in several requests, and one a proxy still refuses
+	// with 413 is halved.
+	MaxBatchSizeBytes int `mapstructure:"max_batch_size_bytes"`
 
 	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
 	BackOff     configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
@@ -64,6 +68,9 @@ func (c *Config) Validate() error {
 		if s.Expiration <= 0 {
 			errs = append(errs, errors.New("scrape.expiration: must be positive"))
 		}
+	}
+	if c.MaxBatchSizeBytes < 1 {
+		errs = append(errs, errors.New("max_batch_size_bytes: must be positive"))
 	}
 	for k := range c.ExternalLabels {
 		if k == "" || k == "__name__" {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/golang/snappy"
@@ -46,7 +47,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*promExporter, error) {
 	var errs [7]error
 	e.samples, errs[0] = m.Int64Counter("recobs_prometheus_samples_sent", metric.WithDescription("Samples Prometheus accepted over remote write."), metric.WithUnit("{sample}"))
 	e.skipped, errs[1] = m.Int64Counter("recobs_prometheus_points_skipped", metric.WithDescription("Data points with no faithful Prometheus form (delta temporality, invalid names, inconsistent histograms), by reason."), metric.WithUnit("{point}"))
-	e.rejected, errs[2] = m.Int64Counter("recobs_prometheus_samples_rejected", metric.WithDescription("Samples in requests Prometheus refused for good (4xx other than 429)."), metric.WithUnit("{sample}"))
+	e.rejected, errs[2] = m.Int64Counter("recobs_prometheus_samples_rejected", metric.WithDescription("Samples Prometheus refused (out of order, duplicate, too old, out of bounds; too_large for one a body limit refuses alone), by reason; the rest of their request is stored."), metric.WithUnit("{sample}"))
 	e.scrapeRefused, errs[3] = m.Int64Counter("recobs_prometheus_scrape_series_refused", metric.WithDescription("Points the scrape endpoint refused: a new series past max_series, or a name reused with another type."), metric.WithUnit("{point}"))
 	var series, expired metric.Int64Observable
 	series, errs[4] = m.Int64ObservableGauge("recobs_prometheus_scrape_series", metric.WithDescription("Series the scrape endpoint holds."), metric.WithUnit("{series}"))
@@ -139,7 +140,123 @@ func (e *promExporter) countSkipped(ctx context.Context, sk skipped) {
 	}
 }
 
+// send writes series in requests of at most max_batch_size_bytes (before compression).
 func (e *promExporter) send(ctx context.Context, series []prompb.TimeSeries) error {
+	for len(series) > 0 {
+		n, size := 0, 0
+		for n < len(series) {
+			sz := series[n].Size() + 8 // + the field's tag and length
+			if n > 0 && size+sz > e.cfg.MaxBatchSizeBytes {
+				break
+			}
+			size += sz
+			n++
+		}
+		if err := e.sendIsolating(ctx, series[:n]); err != nil {
+			return err
+		}
+		series = series[n:]
+	}
+	return nil
+}
+
+// sendIsolating writes series in one request. Prometheus answers 400 on the first
+// out-of-order, duplicate or too-old sample and rolls the whole request back; a proxy's body
+// limit answers 413. Either way the request is halved and each half sent on its own, so every
+// good sample is stored and only the refused ones — isolated down to a single sample — are
+// counted, by reason.
+func (e *promExporter) sendIsolating(ctx context.Context, series []prompb.TimeSeries) error {
+	err := e.write(ctx, series)
+	var refused *errRefused
+	if !errors.As(err, &refused) {
+		return err
+	}
+	left, right, ok := halve(series)
+	if !ok {
+		e.rejected.Add(ctx, int64(samplesIn(series)), metric.WithAttributes(attribute.String("reason", refused.reason())))
+		e.set.Logger.Warn("Prometheus refused a sample", zap.Int("status", refused.status), zap.String("reason", refused.reason()),
+			zap.ByteString("message", refused.body), zap.String("series", seriesName(series[0])))
+		return nil
+	}
+	if err := e.sendIsolating(ctx, left); err != nil {
+		return err
+	}
+	return e.sendIsolating(ctx, right)
+}
+
+// halve splits series in two: by series, or a single series by its samples.
+func halve(series []prompb.TimeSeries) (left, right []prompb.TimeSeries, ok bool) {
+	if len(series) > 1 {
+		return series[:len(series)/2], series[len(series)/2:], true
+	}
+	if len(series) == 0 {
+		return nil, nil, false
+	}
+	ts := series[0]
+	if n := len(ts.Samples); n > 1 {
+		l, r := ts, ts
+		l.Samples, r.Samples = ts.Samples[:n/2], ts.Samples[n/2:]
+		l.Histograms, r.Exemplars = nil, nil
+		return []prompb.TimeSeries{l}, []prompb.TimeSeries{r}, true
+	}
+	if n := len(ts.Histograms); n > 1 || (n == 1 && len(ts.Samples) == 1) {
+		l, r := ts, ts
+		if len(ts.Samples) == 1 {
+			l.Histograms, r.Samples, r.Exemplars = nil, nil, nil
+		} else {
+			l.Histograms, r.Histograms, r.Exemplars = ts.Histograms[:n/2], ts.Histograms[n/2:], nil
+		}
+		return []prompb.TimeSeries{l}, []prompb.TimeSeries{r}, true
+	}
+	return nil, nil, false
+}
+
+func samplesIn(series []prompb.TimeSeries) int {
+	n := 0
+	for i := range series {
+		n += len(series[i].Samples) + len(series[i].Histograms)
+	}
+	return n
+}
+
+func seriesName(ts prompb.TimeSeries) string {
+	for _, l := range ts.Labels {
+		if l.Name == "__name__" {
+			return l.Value
+		}
+	}
+	return ""
+}
+
+// errRefused is a request Prometheus (or a proxy) refused for what it carries: 400, or 413
+// for its size.
+type errRefused struct {
+	status int
+	body   []byte
+}
+
+func (e *errRefused) Error() string {
+	return fmt.Sprintf("remote write: %d %s: %s", e.status, http.StatusText(e.status), e.body)
+}
+
+// reason names why Prometheus refused a sample, from its message.
+func (e *errRefused) reason() string {
+	if e.status == http.StatusRequestEntityTooLarge {
+		return "too_large"
+	}
+	msg := strings.ToLower(string(e.body))
+	for _, r := range []struct{ text, reason string }{
+		{"out of order", "out_of_order"}, {"duplicate sample", "duplicate"}, {"too old", "too_old"}, {"out of bounds", "out_of_bounds"},
+	} {
+		if strings.Contains(msg, r.text) {
+			return r.reason
+		}
+	}
+	return "other"
+}
+
+// write sends series in one remote-write request.
+func (e *promExporter) write(ctx context.Context, series []prompb.TimeSeries) error {
 	raw, err := (&prompb.WriteRequest{Timeseries: series}).Marshal()
 	if err != nil {
 		return consumererror.NewPermanent(fmt.Errorf("encode write request: %w", err))
@@ -158,22 +275,19 @@ func (e *promExporter) send(ctx context.Context, series []prompb.TimeSeries) err
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(res.Body, 2048))
-	n := int64(len(series))
 	switch {
 	case res.StatusCode/100 == 2:
-		e.samples.Add(ctx, n)
+		e.samples.Add(ctx, int64(samplesIn(series)))
 		return nil
-	case res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500:
+	case res.StatusCode == http.StatusBadRequest || res.StatusCode == http.StatusRequestEntityTooLarge:
+		return &errRefused{status: res.StatusCode, body: body}
+	default:
+		// 429, 5xx, and whatever else a proxy answers (401 while credentials rotate, 404 or
+		// 408 during a failover) says nothing about the samples: they wait in the queue.
 		err := fmt.Errorf("remote write: %s: %s", res.Status, body)
 		if secs, perr := strconv.Atoi(res.Header.Get("Retry-After")); perr == nil && secs > 0 {
 			return exporterhelper.NewThrottleRetry(err, time.Duration(secs)*time.Second)
 		}
 		return err
-	default:
-		// Prometheus stores what it can and answers 400 for the rest (out of order,
-		// duplicate, too old): retrying cannot help those samples.
-		e.rejected.Add(ctx, n)
-		e.set.Logger.Warn("Prometheus refused samples", zap.Int("status", res.StatusCode), zap.ByteString("reason", body), zap.Int64("series", n))
-		return consumererror.NewPermanent(fmt.Errorf("remote write: %s: %s", res.Status, body))
 	}
 }
