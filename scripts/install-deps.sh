@@ -6,7 +6,27 @@
 #   install-deps.sh apt tools  only those parts
 source "$(dirname "$0")/lib.sh"
 
+# Debian's prometheus package enables a system service (the init script too) that would listen
+# on 0.0.0.0:9090 after a reboot, with Debian's config. We only run the binary by hand on
+# 127.0.0.1: stop it and mask it, with or without a running systemd. Idempotent.
+disable_prometheus_service() {
+  [[ $EUID -eq 0 ]] || return 0
+  [[ -e /lib/systemd/system/prometheus.service || -e /usr/lib/systemd/system/prometheus.service || -e /etc/init.d/prometheus ]] || return 0
+  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  fi
+  rm -f /etc/systemd/system/multi-user.target.wants/prometheus.service
+  mkdir -p /etc/systemd/system
+  ln -sfn /dev/null /etc/systemd/system/prometheus.service   # masked
+  if [[ -x /etc/init.d/prometheus ]]; then
+    /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    command -v update-rc.d >/dev/null && update-rc.d prometheus disable >/dev/null 2>&1 || true
+  fi
+  return 0
+}
+
 install_apt() {
+  disable_prometheus_service
   local need=()
   command -v prometheus >/dev/null || need+=(prometheus)
   command -v promtool >/dev/null || need+=(prometheus)
@@ -27,6 +47,7 @@ install_apt() {
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   [[ $created -eq 1 ]] && rm -f $policy
+  disable_prometheus_service
   return 0
 }
 

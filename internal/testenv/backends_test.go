@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -245,5 +246,22 @@ func decodeES(t *testing.T, res *esapi.Response, v any) {
 	defer res.Body.Close()
 	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDebianPrometheusServiceStaysOff: installing Debian's prometheus package enables a
+// service that would listen on 0.0.0.0:9090 after a reboot; scripts/install-deps.sh masks it.
+func TestDebianPrometheusServiceStaysOff(t *testing.T) {
+	if _, err := os.Stat("/lib/systemd/system/prometheus.service"); err != nil {
+		t.Skip("Debian's prometheus package is not installed here")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("install-deps.sh masks the service only as root")
+	}
+	if target, err := os.Readlink("/etc/systemd/system/prometheus.service"); err != nil || target != "/dev/null" {
+		t.Errorf("prometheus.service is not masked (%q, %v): run scripts/install-deps.sh", target, err)
+	}
+	if _, err := os.Lstat("/etc/systemd/system/multi-user.target.wants/prometheus.service"); err == nil {
+		t.Error("prometheus.service is still enabled (multi-user.target.wants)")
 	}
 }

@@ -177,6 +177,7 @@ func New(ctx context.Context, cfg Config, exp sdktrace.SpanExporter) (*App, erro
 			return fail(fmt.Errorf("RECSVC_ADMIN_ADDR: %w", err))
 		}
 		mux := http.NewServeMux()
+		mux.HandleFunc("/health/deep", a.Service.DeepHandler)
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

@@ -3,6 +3,7 @@ package server // import "github.com/recobs/recobs/recsvc/internal/server"
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"runtime"
 	"strconv"
@@ -79,6 +80,36 @@ func (s *Service) ready(ctx *fasthttp.RequestCtx) {
 // deep reports system resources, the latency of each dependency measured by a probe call
 // now, and business health since start.
 func (s *Service) deep(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	ctx.SetBody(s.DeepReport())
+}
+
+// DeepHandler serves /health/deep on the admin listener (net/http), so operators can reach it
+// without exposing it beside the API.
+func (s *Service) DeepHandler(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(s.DeepReport())
+}
+
+// deepCacheFor is how long a /health/deep report is served again: it stops the world to read
+// memory statistics and runs a probe through every dependency, so a client polling it hard
+// (or many at once) costs at most one report a second.
+const deepCacheFor = time.Second
+
+// DeepReport is the /health/deep body, computed at most once per deepCacheFor; concurrent
+// callers wait for the one computation.
+func (s *Service) DeepReport() []byte {
+	s.deepMu.Lock()
+	defer s.deepMu.Unlock()
+	now := s.Now()
+	if s.deepBody != nil && now.Sub(s.deepAt) < deepCacheFor && now.Sub(s.deepAt) >= 0 {
+		return s.deepBody
+	}
+	s.deepBody, s.deepAt = s.deepReport(), now
+	return s.deepBody
+}
+
+func (s *Service) deepReport() []byte {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	system := map[string]any{
@@ -119,7 +150,11 @@ func (s *Service) deep(ctx *fasthttp.RequestCtx) {
 		"error_rate":               ratio(failed, n),
 		"average_response_time_ms": ratio(s.latencyNanos.Load(), n) / 1e6,
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"system": system, "dependencies": deps, "business": business})
+	b, err := json.Marshal(map[string]any{"system": system, "dependencies": deps, "business": business, "generated_at": s.Now().UTC().Format(time.RFC3339Nano)})
+	if err != nil {
+		return []byte(`{"error":{"code":"internal","message":"health encoding failed"}}`)
+	}
+	return b
 }
 
 func ratio(a, b uint64) float64 {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -78,6 +79,10 @@ type Service struct {
 	requests, failures atomic.Uint64 // /v1/recommendations, and those answered 5xx
 	latencyNanos       atomic.Uint64
 	cpu                cpuSampler
+
+	deepMu   sync.Mutex // one /health/deep report at a time, cached for deepCacheFor
+	deepAt   time.Time
+	deepBody []byte
 }
 
 // New wires a service.
@@ -97,8 +102,10 @@ func New(d Deps, cfg Config) *Service {
 	return s
 }
 
-// Handler routes requests.
+// Handler routes requests. A panic on any route ends in a JSON 500 and an error line, never a
+// dropped connection (/v1/recommendations recovers its own, with the request's context).
 func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
+	defer s.recoverRoute(ctx)
 	path := string(ctx.Path())
 	if !ctx.IsGet() && !ctx.IsHead() {
 		s.writeError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "", "only GET is supported", "", "")
@@ -119,6 +126,17 @@ func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 	default:
 		s.writeError(ctx, fasthttp.StatusNotFound, "not_found", "", fmt.Sprintf("no route %s", path), "", "")
 	}
+}
+
+func (s *Service) recoverRoute(ctx *fasthttp.RequestCtx) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	s.log.Error("route_panicked", logging.Str("path", string(ctx.Path())), logging.Str("category", "system"),
+		logging.Exception("runtime.Panic", fmt.Sprint(r), string(debug.Stack())))
+	ctx.ResetBody()
+	s.writeError(ctx, fasthttp.StatusInternalServerError, "internal_error", "", "internal error", "", "")
 }
 
 // refreshGauges sets the gauges that are read off other parts at scrape time.

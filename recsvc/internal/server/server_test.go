@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 
 	"os/exec"
 	"strings"
@@ -211,12 +213,12 @@ func TestRoutes(t *testing.T) {
 	if r := f.get("/health/live"); r.status != 200 || !strings.Contains(string(r.body), `"timestamp"`) {
 		t.Errorf("live: %d %s", r.status, r.body)
 	}
-	var deep map[string]map[string]any
+	var deep map[string]any
 	if r := f.get("/health/deep"); r.status != 200 || json.Unmarshal(r.body, &deep) != nil {
 		t.Fatalf("deep: %d %s", r.status, r.body)
 	}
 	for _, section := range []string{"system", "dependencies", "business"} {
-		if len(deep[section]) == 0 {
+		if m, _ := deep[section].(map[string]any); len(m) == 0 {
 			t.Errorf("deep health lacks %s: %v", section, deep)
 		}
 	}
@@ -448,4 +450,52 @@ func keys(m map[string]float64) []string {
 		}
 	}
 	return out
+}
+
+// TestEveryRoutePanicsIntoAJSON500: a panic on the health routes or /metrics (here: the feature
+// store is missing) is recovered into a JSON 500 and an error line, as on /v1/recommendations.
+func TestEveryRoutePanicsIntoAJSON500(t *testing.T) {
+	f := newFixture(t)
+	f.svc.Features = nil
+	for _, path := range []string{"/health/ready", "/health/deep", "/metrics"} {
+		var r response
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Fatalf("%s: the panic escaped the handler: %v", path, p)
+				}
+			}()
+			r = f.get(path)
+		}()
+		var body struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		if r.status != 500 || json.Unmarshal(r.body, &body) != nil || body.Error.Code != "internal_error" {
+			t.Errorf("%s: %d %s, want a JSON 500", path, r.status, r.body)
+		}
+	}
+	lines := f.waitLogLines(t, "route_panicked", 3)
+	if exc, _ := lines[0]["exception"].(map[string]any); exc == nil || exc["stack"] == "" {
+		t.Errorf("the error line must carry the exception and its stack: %v", lines[0])
+	}
+}
+
+// TestDeepHealthIsCached: /health/deep stops the world and probes every dependency, so it is
+// computed at most once a second however often it is asked for.
+func TestDeepHealthIsCached(t *testing.T) {
+	f := newFixture(t)
+	first := f.get("/health/deep")
+	f.advance(500 * time.Millisecond)
+	if again := f.get("/health/deep"); !bytes.Equal(again.body, first.body) {
+		t.Fatal("a second request within a second must get the cached report")
+	}
+	f.advance(600 * time.Millisecond)
+	if later := f.get("/health/deep"); bytes.Equal(later.body, first.body) || later.status != 200 {
+		t.Fatal("after a second the report must be made anew")
+	}
+	rec := httptest.NewRecorder()
+	f.svc.DeepHandler(rec, httptest.NewRequest(http.MethodGet, "/health/deep", nil))
+	if rec.Code != 200 || !json.Valid(rec.Body.Bytes()) || rec.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("admin /health/deep: %d %s", rec.Code, rec.Body.String())
+	}
 }

@@ -349,6 +349,41 @@ func TestWireConfigFromEnv(t *testing.T) {
 	}
 }
 
+// TestWireConfigKeepsCredentialsOutOfErrors: OTLP header values and endpoint credentials are
+// secrets: a bad value is reported by the variable's name and position, never its content,
+// and user:password@ never reaches the gRPC target (whose errors are logged).
+func TestWireConfigKeepsCredentialsOutOfErrors(t *testing.T) {
+	const secret = "s3cr3t-t0ken"
+	for _, tc := range []struct{ k, v string }{
+		{"OTEL_EXPORTER_OTLP_HEADERS", "api-key=" + secret + "%zz"},
+		{"OTEL_EXPORTER_OTLP_HEADERS", "x=1,Bearer " + secret},
+		{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://user:" + secret + "@bad host:4317"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://user:" + secret + "@collector:4317"},
+	} {
+		for _, k := range []string{"ENDPOINT", "HEADERS"} {
+			t.Setenv("OTEL_EXPORTER_OTLP_"+k, "")
+			t.Setenv("OTEL_EXPORTER_OTLP_TRACES_"+k, "")
+		}
+		t.Setenv(tc.k, tc.v)
+		_, err := WireConfigFromEnv()
+		if err == nil {
+			t.Fatalf("%s=%q: want an error", tc.k, tc.v)
+		}
+		if strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), tc.k) {
+			t.Errorf("%s: the error must name the variable and not show the secret: %v", tc.k, err)
+		}
+	}
+	for _, k := range []string{"ENDPOINT", "HEADERS"} {
+		t.Setenv("OTEL_EXPORTER_OTLP_"+k, "")
+		t.Setenv("OTEL_EXPORTER_OTLP_TRACES_"+k, "")
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "user:"+secret+"@collector:4317")
+	cfg, err := WireConfigFromEnv()
+	if err != nil || cfg.Endpoint != "collector:4317" {
+		t.Fatalf("endpoint %q, %v: want collector:4317 without the credentials", cfg.Endpoint, err)
+	}
+}
+
 // recsvcBatch is 512 spans shaped like recsvc's (a server span and three children per request).
 func recsvcBatch(b *testing.B) []sdktrace.ReadOnlySpan {
 	rec := tracetest.NewSpanRecorder()

@@ -72,7 +72,7 @@ func WireConfigFromEnv() (WireConfig, error) {
 		if strings.Contains(v, "://") {
 			u, err := url.Parse(v)
 			if err != nil || u.Host == "" {
-				return cfg, fmt.Errorf("%s: %q is not a URL or host:port", name, v)
+				return cfg, fmt.Errorf("%s: %q is not a URL or host:port", name, withoutUserinfo(v))
 			}
 			switch u.Scheme {
 			case "http":
@@ -83,7 +83,8 @@ func WireConfigFromEnv() (WireConfig, error) {
 			}
 			cfg.Endpoint = u.Host
 		} else {
-			cfg.Endpoint = v
+			// gRPC has no use for user:password@; dropped so it reaches no error or log line.
+			cfg.Endpoint = withoutUserinfo(v)
 		}
 		if !strings.Contains(cfg.Endpoint, ":") {
 			cfg.Endpoint += ":4317"
@@ -99,12 +100,14 @@ func WireConfigFromEnv() (WireConfig, error) {
 	cfg.CACertFile, _ = get("CERTIFICATE")
 	if v, name := get("HEADERS"); v != "" {
 		cfg.Headers = map[string]string{}
-		for _, kv := range strings.Split(v, ",") {
+		entries := strings.Split(v, ",")
+		for i, kv := range entries {
 			k, val, ok := strings.Cut(kv, "=")
 			key, err1 := url.PathUnescape(strings.TrimSpace(k))
 			value, err2 := url.PathUnescape(strings.TrimSpace(val))
 			if !ok || key == "" || err1 != nil || err2 != nil {
-				return cfg, fmt.Errorf("%s: %q is not key=value", name, kv)
+				// Header values are credentials: the error says where, never what.
+				return cfg, fmt.Errorf("%s: entry %d of %d is not key=value with URL-encoded parts", name, i+1, len(entries))
 			}
 			cfg.Headers[key] = value
 		}
@@ -123,6 +126,26 @@ func WireConfigFromEnv() (WireConfig, error) {
 		cfg.Compression = v
 	}
 	return cfg, nil
+}
+
+// withoutUserinfo drops a "user:password@" part from an endpoint.
+func withoutUserinfo(endpoint string) string {
+	scheme, rest, hasScheme := strings.Cut(endpoint, "://")
+	if !hasScheme {
+		scheme, rest = "", endpoint
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	if i := strings.LastIndexByte(host, '@'); i >= 0 {
+		host = host[i+1:]
+	}
+	out := host
+	if path != "" || strings.HasSuffix(rest, "/") {
+		out += "/" + path
+	}
+	if hasScheme {
+		out = scheme + "://" + out
+	}
+	return out
 }
 
 // NewWireExporter connects lazily (gRPC dials in the background): a sidecar that is not up
