@@ -65,6 +65,9 @@ func (c *Config) Validate() error {
 		if s.FlushInterval <= 0 {
 			errs = append(errs, errors.New("socket.flush_interval: must be positive"))
 		}
+		if s.MaxConnections < 1 {
+			errs = append(errs, errors.New("socket.max_connections: must be at least 1"))
+		}
 	}
 	if c.ParseWorkers < 0 {
 		errs = append(errs, errors.New("parse_workers: must not be negative (0 = one a core)"))

@@ -38,7 +38,7 @@ func createDefaultConfig() component.Config {
 	retry.InitialInterval = 100 * time.Millisecond
 	retry.MaxInterval = 5 * time.Second
 	retry.MaxElapsedTime = 0
-	socket := SocketConfig{AddrConfig: confignet.AddrConfig{Endpoint: "127.0.0.1:54525", Transport: confignet.TransportTypeTCP}, FlushInterval: 200 * time.Millisecond}
+	socket := SocketConfig{AddrConfig: confignet.AddrConfig{Endpoint: "127.0.0.1:54525", Transport: confignet.TransportTypeTCP}, FlushInterval: 200 * time.Millisecond, MaxConnections: 64}
 	return &Config{InputConfig: *in, IncludeRotated: true, RetryOnFailure: retry, ServiceName: "recsvc", Socket: configoptional.Default(socket)}
 }
 

@@ -175,13 +175,50 @@ func (r *logReceiver) emit(ctx context.Context, tokens [][]byte, fileAttrs map[s
 		return nil
 	}
 	id := r.fileIdentity(tokens[0], fileAttrs, offsets[0])
-	if err := r.deliver(ctx, r.parseBatch(ctx, tokens, r.fileRecordAttrs(fileAttrs), offsets, id), r.obs); err != nil {
+	cut := cutPieces(tokens, fileAttrs, offsets)
+	if err := r.deliver(ctx, r.parseBatch(ctx, tokens, cut, r.fileRecordAttrs(fileAttrs), offsets, id), r.obs); err != nil {
 		return err
 	}
 	// offsets has one more entry than tokens: where the last line ended.
 	name, _ := fileAttrs[attrs.LogFileName].(string)
 	r.ledger.handedOn(id, name, offsets[len(tokens)])
 	return nil
+}
+
+// pieceKey keeps, among a file's attributes (persisted with its offset), where the rest of a
+// line cut at max_log_size starts, so the piece that continues it in a later batch is flagged.
+const pieceKey = "recobs.file.piece_at"
+
+// cutPieces marks the tokens that are pieces of a line longer than max_log_size (or of a line
+// stanza flushed before its newline came): a token that ended without consuming a newline is
+// the head of such a line, and the token after it its continuation. Offsets tell: offsets[i+1]
+// is where token i ended in the file. nil when no token is a piece.
+func cutPieces(tokens [][]byte, fileAttrs map[string]any, offsets []int64) []bool {
+	var cut []bool
+	mark := func(i int) {
+		if cut == nil {
+			cut = make([]bool, len(tokens))
+		}
+		cut[i] = true
+	}
+	if at, ok := fileAttrs[pieceKey].(string); ok {
+		if at == strconv.FormatInt(offsets[0], 10) {
+			mark(0)
+		}
+		delete(fileAttrs, pieceKey)
+	}
+	for i, tok := range tokens {
+		if offsets[i+1]-offsets[i] != int64(len(tok)) {
+			continue // ended with its newline
+		}
+		mark(i)
+		if i+1 < len(tokens) {
+			mark(i + 1)
+		} else {
+			fileAttrs[pieceKey] = strconv.FormatInt(offsets[i+1], 10)
+		}
+	}
+	return cut
 }
 
 // fileIdentity returns the identity of the file a batch comes from, deriving it on the file's
@@ -281,6 +318,7 @@ type parseJob struct {
 type batchParse struct {
 	r         *logReceiver
 	tokens    [][]byte
+	cut       []bool // which tokens are pieces of a longer line (nil: none)
 	lrs       plog.LogRecordSlice
 	fileAttrs [][2]string
 	offsets   []int64
@@ -316,7 +354,7 @@ func (r *logReceiver) stopHelpers() {
 
 // parseBatch turns a batch of lines into one plog.Logs, in order: the caller parses the first
 // slice of the batch while the helpers parse the others.
-func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, fileAttrs [][2]string, offsets []int64, fileID uint64) plog.Logs {
+func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, cut []bool, fileAttrs [][2]string, offsets []int64, fileID uint64) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	res := rl.Resource().Attributes()
@@ -332,7 +370,7 @@ func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, fileAttrs
 	for range tokens {
 		lrs.AppendEmpty()
 	}
-	b := &batchParse{r: r, tokens: tokens, lrs: lrs, fileAttrs: fileAttrs, offsets: offsets, fileID: fileID,
+	b := &batchParse{r: r, tokens: tokens, cut: cut, lrs: lrs, fileAttrs: fileAttrs, offsets: offsets, fileID: fileID,
 		observed: pcommon.NewTimestampFromTime(time.Now())}
 
 	slices := min(r.workers, len(tokens)/minLinesPerWorker)
@@ -371,8 +409,7 @@ func (b *batchParse) parseRange(p *lineParser, from, to int, counts *[numProblem
 		lr := b.lrs.At(i)
 		lr.SetObservedTimestamp(b.observed)
 		line := b.tokens[i]
-		truncated := int(cfg.InputConfig.MaxLogSize) > 0 && len(line) >= int(cfg.InputConfig.MaxLogSize)
-		problems := p.parse(lr, line, truncated, extra)
+		problems := p.parse(lr, line, b.cut != nil && b.cut[i], extra)
 		a := lr.Attributes()
 		for _, kv := range b.fileAttrs {
 			a.PutStr(kv[0], kv[1])

@@ -11,6 +11,7 @@ import (
 
 	"go.opentelemetry.io/collector/config/confignet"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 )
 
@@ -23,6 +24,9 @@ type SocketConfig struct {
 	confignet.AddrConfig `mapstructure:",squash"`
 	// FlushInterval sends a partial batch when no new line came for this long.
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
+	// MaxConnections caps the connections read at once (each holds up to max_log_size of a
+	// line and a 64 KiB read buffer); further ones wait in the listen backlog until one ends.
+	MaxConnections int `mapstructure:"max_connections"`
 }
 
 // socketBatch is how many lines make a batch, as fileconsumer's.
@@ -39,6 +43,9 @@ type socketInput struct {
 	conns    map[net.Conn]struct{}
 	maxBytes int
 	obs      *receiverhelper.ObsReport
+	slots    chan struct{} // one per connection being read: max_connections
+
+	discarded metric.Int64Counter
 }
 
 func (r *logReceiver) startSocket(ctx context.Context, cfg SocketConfig) (*socketInput, error) {
@@ -51,7 +58,14 @@ func (r *logReceiver) startSocket(ctx context.Context, cfg SocketConfig) (*socke
 		_ = ln.Close()
 		return nil, err
 	}
-	s := &socketInput{r: r, cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, maxBytes: int(r.cfg.InputConfig.MaxLogSize), obs: obs}
+	discarded, err := r.set.MeterProvider.Meter(scopeName).Int64Counter("recobs_json_log_bytes_discarded",
+		metric.WithDescription("Bytes of socket lines past max_log_size, discarded (each such line is kept, cut, and flagged truncated)."), metric.WithUnit("By"))
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	s := &socketInput{r: r, cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, maxBytes: int(r.cfg.InputConfig.MaxLogSize), obs: obs,
+		slots: make(chan struct{}, cfg.MaxConnections), discarded: discarded}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.accept()
@@ -61,8 +75,14 @@ func (r *logReceiver) startSocket(ctx context.Context, cfg SocketConfig) (*socke
 func (s *socketInput) accept() {
 	defer s.wg.Done()
 	for {
+		select { // a free slot first: past max_connections, new connections wait in the backlog
+		case s.slots <- struct{}{}:
+		case <-s.ctx.Done():
+			return
+		}
 		conn, err := s.ln.Accept()
 		if err != nil {
+			<-s.slots
 			if !errors.Is(err, net.ErrClosed) {
 				s.r.set.Logger.Error("socket input: accept failed", zap.Error(err))
 			}
@@ -84,27 +104,40 @@ func (s *socketInput) serve(conn net.Conn) {
 		delete(s.conns, conn)
 		s.connsMu.Unlock()
 		_ = conn.Close()
+		<-s.slots
 	}()
 	attrs := [][2]string{{"network.peer.address", conn.RemoteAddr().String()}, {"network.transport", string(s.cfg.Transport)}}
 	lines := &lineReader{br: bufio.NewReaderSize(conn, 64<<10), max: s.maxBytes}
 	var batch [][]byte
+	var cut []bool
+	anyCut := false
 	flush := func() bool {
 		if len(batch) == 0 {
 			return true
 		}
-		err := s.r.deliver(s.ctx, s.r.parseBatch(s.ctx, batch, attrs, nil, 0), s.obs)
-		batch = batch[:0]
+		var c []bool
+		if anyCut {
+			c = cut
+		}
+		err := s.r.deliver(s.ctx, s.r.parseBatch(s.ctx, batch, c, attrs, nil, 0), s.obs)
+		batch, cut, anyCut = batch[:0], cut[:0], false
 		return err == nil
 	}
+	defer func() {
+		if n := lines.discarded; n > 0 {
+			s.discarded.Add(context.Background(), n)
+		}
+	}()
 	for {
 		if len(batch) > 0 {
 			_ = conn.SetReadDeadline(time.Now().Add(s.cfg.FlushInterval))
 		} else {
 			_ = conn.SetReadDeadline(time.Time{})
 		}
-		line, err := lines.next()
+		line, truncated, err := lines.next()
 		if line != nil {
-			batch = append(batch, line)
+			batch, cut = append(batch, line), append(cut, truncated)
+			anyCut = anyCut || truncated
 			if len(batch) == socketBatch && !flush() {
 				return
 			}
@@ -113,6 +146,8 @@ func (s *socketInput) serve(conn net.Conn) {
 		switch {
 		case err == nil:
 		case errors.As(err, &ne) && ne.Timeout():
+			// The flush interval passed: what was read so far goes on; a line the deadline
+			// cut in the middle stays in the reader until its newline comes.
 			if !flush() {
 				return
 			}
@@ -126,46 +161,77 @@ func (s *socketInput) serve(conn net.Conn) {
 	}
 }
 
-// lineReader splits a connection's bytes into lines without their newline; a line longer
-// than max comes in pieces of max bytes (flagged truncated by the parser), as from a file.
+// lineReader splits a connection's bytes into lines without their newline. It holds at most
+// max bytes of a line: the rest of a longer line is discarded (counted) and the line flagged
+// truncated, so a writer that never sends a newline cannot grow the sidecar's memory. A line a
+// read deadline interrupts is kept and continued on the next call, never split in two.
 type lineReader struct {
-	br      *bufio.Reader
-	max     int
-	pending []byte // the rest of a line too long for one piece
+	br         *bufio.Reader
+	max        int
+	partial    []byte // the line read so far
+	discarding bool   // the line passed max: the rest until its newline is dropped
+	discarded  int64  // bytes dropped
 }
 
-func (lr *lineReader) next() ([]byte, error) {
-	if len(lr.pending) > 0 {
-		return lr.piece(lr.pending), nil
-	}
-	var line []byte
+// next returns the next line, whether it was cut at max, and the read error that stopped it
+// (a timeout returns no line: the part read so far waits for the rest).
+func (lr *lineReader) next() ([]byte, bool, error) {
 	for {
 		frag, err := lr.br.ReadSlice('\n')
-		line = append(line, frag...)
+		ended := err == nil
+		if ended {
+			frag = frag[:len(frag)-1]
+		}
+		lr.take(frag)
+		var ne net.Error
 		switch {
-		case err == nil:
-			line = line[:len(line)-1]
-			if n := len(line); n > 0 && line[n-1] == '\r' {
-				line = line[:n-1]
-			}
-			return lr.piece(line), nil
+		case ended:
+			return lr.line(), lr.endLine(), nil
 		case errors.Is(err, bufio.ErrBufferFull):
 			continue
-		case len(line) == 0:
-			return nil, err
+		case errors.As(err, &ne) && ne.Timeout():
+			return nil, false, err
+		case len(lr.partial) > 0 || lr.discarding:
+			// The connection ended without a last newline: what came is still a line.
+			return lr.line(), lr.endLine(), err
 		default:
-			return lr.piece(line), err
+			return nil, false, err
 		}
 	}
 }
 
-func (lr *lineReader) piece(line []byte) []byte {
-	if lr.max > 0 && len(line) > lr.max {
-		lr.pending = line[lr.max:]
-		return line[:lr.max]
+func (lr *lineReader) take(frag []byte) {
+	if lr.discarding {
+		lr.discarded += int64(len(frag))
+		return
 	}
-	lr.pending = nil
+	if room := lr.max - len(lr.partial); lr.max > 0 && len(frag) > room {
+		lr.partial = append(lr.partial, frag[:room]...)
+		lr.discarded += int64(len(frag) - room)
+		lr.discarding = true
+		return
+	}
+	lr.partial = append(lr.partial, frag...)
+}
+
+// line hands over the line read (the reader starts a new buffer for the next one).
+func (lr *lineReader) line() []byte {
+	line := lr.partial
+	if n := len(line); n > 0 && line[n-1] == '\r' && !lr.discarding {
+		line = line[:n-1]
+	}
+	if line == nil {
+		line = []byte{}
+	}
+	lr.partial = nil
 	return line
+}
+
+// endLine resets the cut state and reports whether the line just handed over was cut.
+func (lr *lineReader) endLine() bool {
+	cut := lr.discarding
+	lr.discarding = false
+	return cut
 }
 
 func (s *socketInput) stop() error {

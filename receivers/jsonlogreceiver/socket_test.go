@@ -1,21 +1,28 @@
 package jsonlogreceiver
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator/helper"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/confignet"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/recobs/recobs/internal/testenv"
 )
 
 // TestSocketInput: lines over TCP and over a Unix socket become records like a file's —
 // a partial last batch flushed after the idle interval, a bad line flagged, a line past
-// max_log_size split and flagged truncated — and a refusing pipeline stops the reading.
+// max_log_size cut and flagged truncated — and a refusing pipeline stops the reading.
 func TestSocketInput(t *testing.T) {
 	for _, transport := range []confignet.TransportType{confignet.TransportTypeTCP, confignet.TransportTypeUnix} {
 		t.Run(string(transport), func(t *testing.T) {
@@ -52,7 +59,7 @@ func TestSocketInput(t *testing.T) {
 				fmt.Fprintf(&b, `{"timestamp":"2026-11-27T10:00:00.000Z","level":"info","event":"e","request_id":"r-%05d"}`+"\n", i)
 			}
 			b.WriteString("not json\n")
-			b.WriteString(strings.Repeat("x", 1500) + "\n") // past max_log_size: two pieces
+			b.WriteString(strings.Repeat("x", 1500) + "\n") // past max_log_size: cut, the rest discarded
 			if _, err := conn.Write([]byte(b.String())); err != nil {
 				t.Fatal(err)
 			}
@@ -61,9 +68,9 @@ func TestSocketInput(t *testing.T) {
 				t.Fatal("records got through a refusing pipeline")
 			}
 			sink.set(false)
-			testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= 253 }, "want 253 records, have %d", sink.LogRecordCount())
-			if n := sink.LogRecordCount(); n != 253 {
-				t.Fatalf("want 253 records (250 lines, one not JSON, one long line in two pieces), got %d", n)
+			testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= 252 }, "want 252 records")
+			if n := sink.LogRecordCount(); n != 252 {
+				t.Fatalf("want 252 records (250 lines, one not JSON, one long line cut), got %d", n)
 			}
 			for id, n := range requestIDs(&sink.LogsSink) {
 				if n != 1 {
@@ -82,10 +89,120 @@ func TestSocketInput(t *testing.T) {
 					}
 				}
 			}
-			if flagged["not_json"] != 2 || flagged["truncated,not_json"] != 1 {
+			if flagged["not_json"] != 1 || flagged["truncated,not_json"] != 1 {
 				t.Errorf("flags: %v", flagged)
 			}
 			conn.Close()
 		})
 	}
+}
+
+// startSocket starts a receiver with a TCP socket input and returns its address.
+func startSocket(t *testing.T, maxLogSize, maxConns int) (string, *consumertest.LogsSink, *componenttest.Telemetry) {
+	t.Helper()
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.InputConfig.Include = []string{filepath.Join(t.TempDir(), "none.log")}
+	cfg.InputConfig.MaxLogSize = helper.ByteSize(maxLogSize)
+	sc := cfg.Socket.GetOrInsertDefault()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Endpoint = l.Addr().String()
+	l.Close()
+	sc.FlushInterval = 20 * time.Millisecond
+	sc.MaxConnections = maxConns
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	set := receivertest.NewNopSettings(f.Type())
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	sink := new(consumertest.LogsSink)
+	rcv, err := f.CreateLogs(context.Background(), set, cfg, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rcv.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rcv.Shutdown(context.Background()) })
+	return sc.Endpoint, sink, tel
+}
+
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func write(t *testing.T, c net.Conn, s string) {
+	t.Helper()
+	if _, err := io.WriteString(c, s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSocketLineAcrossAFlush: a line whose first half came before the flush interval passed
+// is one record once its newline comes, not two.
+func TestSocketLineAcrossAFlush(t *testing.T) {
+	addr, sink, _ := startSocket(t, 1024, 4)
+	c := dial(t, addr)
+	write(t, c, "first line\nsecond ")
+	testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= 1 }, "the first line must be flushed")
+	write(t, c, "half\n")
+	testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= 2 }, "the second line")
+	bodies, _ := bodiesAndFlags(sink)
+	if len(bodies) != 2 || bodies[1] != "second half" {
+		t.Fatalf("records %q, want the second line whole", bodies)
+	}
+}
+
+// TestSocketLineBounded: a writer that sends 8 MiB without a newline gets one record of
+// max_log_size bytes, flagged truncated; the rest is discarded and counted, never buffered.
+func TestSocketLineBounded(t *testing.T) {
+	addr, sink, tel := startSocket(t, 1024, 4)
+	c := dial(t, addr)
+	const total = 8 << 20
+	chunk := strings.Repeat("y", 64<<10)
+	for range total / len(chunk) {
+		write(t, c, chunk)
+	}
+	write(t, c, "\nnext\n")
+	testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= 2 }, "records")
+	bodies, flags := bodiesAndFlags(sink)
+	if len(bodies[0]) != 1024 || !strings.HasPrefix(flags[0], "truncated") || bodies[1] != "next" {
+		t.Fatalf("first record %d bytes flagged %q, then %q", len(bodies[0]), flags[0], bodies[1])
+	}
+	c.Close() // the connection's discarded bytes are counted when it ends
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		m, err := tel.GetMetric("recobs_json_log_bytes_discarded")
+		return err == nil && sumOf(m) == total-1024
+	}, "discarded bytes must be counted: want %d", total-1024)
+}
+
+// TestSocketMaxConnections: past max_connections a new connection waits (in the listen
+// backlog) until one ends; its lines are read then, not lost.
+func TestSocketMaxConnections(t *testing.T) {
+	addr, sink, _ := startSocket(t, 1024, 2)
+	a, b := dial(t, addr), dial(t, addr)
+	write(t, a, "a\n")
+	write(t, b, "b\n")
+	testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= 2 }, "the first two connections are read")
+	third := dial(t, addr)
+	write(t, third, "third\n")
+	// Five round trips on a, each at least a flush interval long: a third connection being
+	// read would have delivered its line several times over by the end.
+	for i := range 5 {
+		write(t, a, fmt.Sprintf("a %d\n", i))
+		testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= 3+i }, "a's line %d", i)
+	}
+	if bodies, _ := bodiesAndFlags(sink); slices.Contains(bodies, "third") {
+		t.Fatalf("a third connection was read past max_connections 2: %q", bodies)
+	}
+	a.Close()
+	testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= 8 }, "the third connection is read once a slot is free")
 }
