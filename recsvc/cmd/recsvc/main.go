@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -129,6 +130,10 @@ func parseConfigInto(fs *flag.FlagSet, args []string) (app.Config, error) {
 	}
 	if cfg.SentryDSN == "" {
 		cfg.SentryDSN = os.Getenv("SENTRY_DSN")
+	}
+	if cfg.LogBackups < 1 {
+		// At least the .1 a rotation renames the file to: the sidecar reads its end there.
+		return cfg, errors.New("RECSVC_LOG_BACKUPS: must be at least 1")
 	}
 	cfg.LogMaxBytes = int64(logMB) << 20
 	return cfg, cfg.Validate()

@@ -32,7 +32,7 @@ type Config struct {
 	LogFile          string // "" or "-" = stdout
 	LogLevel         string
 	LogMaxBytes      int64
-	LogBackups       int
+	LogBackups       int    // rotated files kept; 0 keeps the default (3)
 	PlacesFile       string // "" = the embedded data set
 	PlacesPerCity    int
 	ModelFile        string // "" = the embedded weights
@@ -62,8 +62,8 @@ func (c *Config) Validate() error {
 	if _, ok := logging.ParseLevel(c.LogLevel); !ok {
 		errs = append(errs, fmt.Errorf("RECSVC_LOG_LEVEL: %q is not debug, info, warn, error or fatal", c.LogLevel))
 	}
-	if c.LogFile != "" && c.LogFile != "-" && c.LogBackups < 1 {
-		errs = append(errs, errors.New("RECSVC_LOG_BACKUPS: must be at least 1: a rotation renames the file to .1 so the sidecar can finish it"))
+	if c.LogBackups < 0 {
+		errs = append(errs, errors.New("RECSVC_LOG_BACKUPS: must be at least 1 (0 keeps the default, 3): a rotation renames the file to .1 so the sidecar can finish it"))
 	}
 	if c.CacheSize < 1 {
 		errs = append(errs, errors.New("RECSVC_CACHE_SIZE: must be at least 1"))
