@@ -163,7 +163,13 @@ func (s *stamper) Start(ctx context.Context, host component.Host) error {
 	return nil
 }
 
-// Shutdown releases every waiting record: nothing is left behind.
+// shutdownAttempts is how often Shutdown offers the waiting records to a consumer that
+// refuses them (a memory limiter under pressure) before it gives up on them.
+const shutdownAttempts = 5
+
+// Shutdown releases every waiting record. What the next consumer still refuses stays in the
+// storage for the next start when there is one; without storage it is lost, and counted
+// (outcome lost_at_shutdown) as well as logged.
 func (s *stamper) Shutdown(ctx context.Context) error {
 	if s.metricsReg != nil {
 		_ = s.metricsReg.Unregister()
@@ -176,6 +182,21 @@ func (s *stamper) Shutdown(ctx context.Context) error {
 		close(s.stop)
 		<-s.done
 		err = s.releaseDue(ctx, true)
+		for try := 1; err != nil && try < shutdownAttempts && ctx.Err() == nil; try++ {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Duration(try) * 100 * time.Millisecond):
+			}
+			err = s.releaseDue(ctx, true)
+		}
+		if left := s.waitingRecords(); left > 0 {
+			if s.store != nil {
+				s.logger.Warn("waiting log records stay in storage for the next start", zap.Int("records", left))
+			} else {
+				s.count(ctx, "lost_at_shutdown", int64(left))
+				s.logger.Error("waiting log records lost at shutdown: the next consumer refused them and there is no storage", zap.Int("records", left), zap.Error(err))
+			}
+		}
 		s.shared.Store(nil)
 		release(s.cfg)
 		if s.store != nil {

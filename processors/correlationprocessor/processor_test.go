@@ -2,6 +2,7 @@ package correlationprocessor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -471,4 +472,53 @@ func BenchmarkLearnSpans(b *testing.B) {
 		}
 	}
 	b.ReportMetric(1000*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
+}
+
+// refusingLogs refuses every batch, as a memory limiter under pressure does.
+type refusingLogs struct{ consumertest.LogsSink }
+
+func (*refusingLogs) ConsumeLogs(context.Context, plog.Logs) error {
+	return errors.New("memory limit reached")
+}
+
+// TestShutdownCountsWhatItCannotRelease: without storage, records still waiting when the next
+// consumer refuses them at shutdown are lost; they are counted (lost_at_shutdown), not only
+// logged.
+func TestShutdownCountsWhatItCannotRelease(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Store = t.Name()
+	cfg.Window = time.Hour
+	set := processortest.NewNopSettings(f.Type())
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	logs, err := f.CreateLogs(context.Background(), set, cfg, &refusingLogs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := logs.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := logs.ConsumeLogs(context.Background(), logLine(fmt.Sprintf("wait-%d", i), "line")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := logs.Shutdown(context.Background()); err == nil {
+		t.Fatal("shutdown must report that it could not release the records")
+	}
+	m, err := tel.GetMetric("recobs_correlation_log_records")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lost int64
+	for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		if v, _ := p.Attributes.Value("outcome"); v.AsString() == "lost_at_shutdown" {
+			lost += p.Value
+		}
+	}
+	if lost != 3 {
+		t.Fatalf("lost_at_shutdown = %d, want 3", lost)
+	}
 }

@@ -2,6 +2,7 @@ package redconnector // import "github.com/recobs/recobs/processors/redconnector
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -53,6 +54,7 @@ type red struct {
 	key      []byte
 
 	overflowed metric.Int64Counter
+	refused    metric.Int64Counter
 	stop, done chan struct{}
 }
 
@@ -64,13 +66,19 @@ func newConnector(cfg *Config, set component.TelemetrySettings, next consumer.Me
 			"producer": ptrace.SpanKindProducer, "internal": ptrace.SpanKindInternal,
 		}[k]] = true
 	}
-	c, err := set.MeterProvider.Meter("github.com/recobs/recobs/processors/redconnector").Int64Counter(
+	meter := set.MeterProvider.Meter("github.com/recobs/recobs/processors/redconnector")
+	c, err := meter.Int64Counter(
 		"recobs_red_overflow_points", metric.WithDescription("Spans counted in the overflow series because max_series was reached."), metric.WithUnit("{span}"))
 	if err != nil {
 		return nil, err
 	}
+	refused, err := meter.Int64Counter("recobs_red_points_refused",
+		metric.WithDescription("RED points of a flush the next consumer refused; the next flush sends their cumulative values and exemplars again."), metric.WithUnit("{point}"))
+	if err != nil {
+		return nil, err
+	}
 	return &red{cfg: cfg, logger: set.Logger, next: next, kinds: kinds, now: time.Now,
-		series: map[string]*series{}, overflowed: c}, nil
+		series: map[string]*series{}, overflowed: c, refused: refused}, nil
 }
 
 func (r *red) Capabilities() consumer.Capabilities { return consumer.Capabilities{MutatesData: false} }
@@ -283,6 +291,10 @@ func (r *red) flush(ctx context.Context) error {
 		return f
 	}
 
+	// What this flush takes out of the series — their exemplars, the expired series — goes
+	// back if the next consumer refuses the metrics, so the next flush carries it again.
+	var taken []takenExemplar
+	var expired []string
 	r.mu.Lock()
 	emit := func(s *series) {
 		service := ""
@@ -312,7 +324,7 @@ func (r *red) flush(ctx context.Context) error {
 			dp.SetStartTimestamp(s.start)
 			dp.SetTimestamp(ts)
 			dp.SetIntValue(int64(c.n))
-			putExemplar(dp.Exemplars(), c.ex)
+			taken = putExemplar(dp.Exemplars(), c.ex, taken)
 		}
 		hp := f.duration.Histogram().DataPoints().AppendEmpty()
 		attrs.CopyTo(hp.Attributes())
@@ -323,16 +335,16 @@ func (r *red) flush(ctx context.Context) error {
 		hp.ExplicitBounds().FromRaw(r.cfg.Buckets)
 		hp.BucketCounts().FromRaw(s.buckets)
 		for i := range s.bucketEx {
-			putExemplar(hp.Exemplars(), &s.bucketEx[i])
+			taken = putExemplar(hp.Exemplars(), &s.bucketEx[i], taken)
 		}
 	}
 	for k, s := range r.series {
 		if now.Sub(s.lastUpdate) > r.cfg.Expiration {
-			// Idle past the window: dropped, so it stops being exported. A series that comes
-			// back starts again from a new start time, which Prometheus reads as a new counter;
-			// a live series is never touched.
-			delete(r.series, k)
-			continue
+			// Idle past the window: emitted a last time (its last increments and exemplars
+			// may not have been sent yet), then dropped once that flush is taken, so it stops
+			// being exported. A series that comes back starts again from a new start time,
+			// which Prometheus reads as a new counter; a live series is never touched.
+			expired = append(expired, k)
 		}
 		emit(s)
 	}
@@ -344,18 +356,46 @@ func (r *red) flush(ctx context.Context) error {
 	if md.DataPointCount() == 0 {
 		return nil
 	}
-	return r.next.ConsumeMetrics(ctx, md)
+	err := r.next.ConsumeMetrics(ctx, md)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		// Cumulative values lose nothing: the next flush sends the new totals. What was
+		// moved out goes back for it.
+		r.refused.Add(ctx, int64(md.DataPointCount()))
+		for _, t := range taken {
+			if t.to.traceID.IsEmpty() { // no newer exemplar took its place meanwhile
+				*t.to = t.ex
+			}
+		}
+		return fmt.Errorf("next consumer refused %d RED points (they go again with the next flush): %w", md.DataPointCount(), err)
+	}
+	for _, k := range expired {
+		if s := r.series[k]; s != nil && now.Sub(s.lastUpdate) > r.cfg.Expiration {
+			delete(r.series, k)
+		}
+	}
+	return nil
 }
 
-// putExemplar moves ex onto the point (once: an exemplar is sent with one flush only).
-func putExemplar(to pmetric.ExemplarSlice, ex *exemplar) {
+// takenExemplar is an exemplar a flush moved onto a point, and where it came from.
+type takenExemplar struct {
+	to *exemplar
+	ex exemplar
+}
+
+// putExemplar moves ex onto the point (once: an exemplar is sent with one flush only) and
+// notes it in taken.
+func putExemplar(to pmetric.ExemplarSlice, ex *exemplar, taken []takenExemplar) []takenExemplar {
 	if ex.traceID.IsEmpty() {
-		return
+		return taken
 	}
 	e := to.AppendEmpty()
 	e.SetTraceID(ex.traceID)
 	e.SetSpanID(ex.spanID)
 	e.SetDoubleValue(ex.value)
 	e.SetTimestamp(ex.at)
+	taken = append(taken, takenExemplar{to: ex, ex: *ex})
 	*ex = exemplar{}
+	return taken
 }
