@@ -155,6 +155,8 @@ func TestRotationWhileCollectorDown(t *testing.T) {
 			defer svc.Stop(t)
 			p.send(300)
 			p.waitStored(300)
+			port := p.col.Env["RECOBS_SELF_METRICS_PORT"]
+			proctest.ExpectBalancedLogs(t, port) // the next life starts with an empty queue
 			col.Kill(t)
 			p.rotations(tc.rotations)
 			if _, err := os.Stat(fmt.Sprintf("%s.%d", p.logFile, tc.rotations)); err != nil {
@@ -166,10 +168,11 @@ func TestRotationWhileCollectorDown(t *testing.T) {
 			if n, dups := p.stored(); n != p.sent || len(dups) > 0 {
 				t.Fatalf("%d requests; Elasticsearch holds %d, duplicated: %v", p.sent, n, dups)
 			}
-			if lost, _ := proctest.SelfMetric(p.col.Env["RECOBS_SELF_METRICS_PORT"], "recobs_json_log_files_lost", nil); lost != 0 {
+			if lost, _ := proctest.SelfMetric(port, "recobs_json_log_files_lost", nil); lost != 0 {
 				t.Fatalf("%v files counted lost; every one was on disk", lost)
 			}
-			t.Logf("%d requests across %d rotation(s) while the collector was down: each stored once", p.sent, tc.rotations)
+			acct := proctest.ExpectBalancedLogs(t, port)
+			t.Logf("%d requests across %d rotation(s) while the collector was down: each stored once; after the restart %v", p.sent, tc.rotations, acct)
 		})
 	}
 }
@@ -185,9 +188,14 @@ func TestBackupDeletedBeforeRead(t *testing.T) {
 	defer svc.Stop(t)
 	p.send(300)
 	p.waitStored(300)
+	proctest.ExpectBalancedLogs(t, p.col.Env["RECOBS_SELF_METRICS_PORT"])
 	col.Kill(t)
 	p.rotations(3)
-	onDisk := p.requestLines()
+	// recsvc writes its log asynchronously: once the last request's line is on disk, every
+	// earlier one is on disk or in a deleted file.
+	var onDisk map[string]bool
+	last := fmt.Sprintf("%s-%06d", p.run, p.sent-1)
+	testenv.Eventually(t, 10*time.Second, func() bool { onDisk = p.requestLines(); return onDisk[last] }, "recsvc's last line must reach its file")
 	if len(onDisk) >= p.sent-300 {
 		t.Fatalf("the rotations deleted nothing (%d of %d lines on disk)", len(onDisk), p.sent)
 	}
@@ -212,5 +220,6 @@ func TestBackupDeletedBeforeRead(t *testing.T) {
 	if len(dups) > 0 || n != expect {
 		t.Fatalf("%d stored, want %d (the lines still on disk and those stored before the kill), duplicated: %v", n, expect, dups)
 	}
-	t.Logf("%d requests; %d lines still on disk at restart; %d stored once; %d lost with the deleted files (counted)", p.sent, len(onDisk), n, p.sent-n)
+	acct := proctest.ExpectBalancedLogs(t, port)
+	t.Logf("%d requests; %d lines still on disk at restart; %d stored once; %d lost with the deleted files (counted); after the restart %v", p.sent, len(onDisk), n, p.sent-n, acct)
 }

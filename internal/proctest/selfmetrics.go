@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/prometheus/common/expfmt"
@@ -32,7 +33,9 @@ func SelfMetric(port, name string, match map[string]string) (float64, error) {
 	}
 	mf, ok := families[name]
 	if !ok {
-		return 0, fmt.Errorf("self-metrics: no %s", name)
+		if mf, ok = families[name+"_total"]; !ok {
+			return 0, fmt.Errorf("self-metrics: no %s", name)
+		}
 	}
 	var sum float64
 	for _, m := range mf.GetMetric() {
@@ -81,4 +84,82 @@ func (p *Process) status(field string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, p.Cmd.Process.Pid)
+}
+
+// LogAccount is the collector's own account of the log records one process took in, from its
+// self-metrics (counters count from the process's start). Every record a receiver accepted is
+// in exactly one of the other terms:
+//
+//	Accepted = Indexed + Duplicate + DeadLettered + Waiting + Queued + Failed + LostAtShutdown
+//
+// A process that restored a persistent queue or waiting records from storage at start holds
+// more than it accepted; the equation is asserted for lives that started with both empty.
+type LogAccount struct {
+	Accepted       float64 // otelcol_receiver_accepted_log_records, every logs receiver
+	Indexed        float64 // recobs_elasticsearch_documents_indexed: stored (201)
+	Duplicate      float64 // recobs_elasticsearch_documents_duplicate: already stored (409), a replay absorbed
+	DeadLettered   float64 // recobs_elasticsearch_documents_dead_lettered: refused for good, kept in the dead-letter index
+	Waiting        float64 // recobs_correlation_waiting_records: held for their span
+	Queued         float64 // otelcol_exporter_queue_size{exporter="recobs_elasticsearch"}
+	Failed         float64 // otelcol_exporter_send_failed_log_records{exporter="recobs_elasticsearch"}: dropped as permanent errors
+	LostAtShutdown float64 // recobs_correlation_log_records{outcome="lost_at_shutdown"}
+}
+
+// ReadLogAccount reads the account from the collector's self-metrics on port.
+func ReadLogAccount(port string) (LogAccount, error) {
+	var a LogAccount
+	es := map[string]string{"exporter": "recobs_elasticsearch"}
+	for _, term := range []struct {
+		v        *float64
+		name     string
+		match    map[string]string
+		optional bool // not exported until it first counts
+	}{
+		{&a.Accepted, "otelcol_receiver_accepted_log_records", nil, false},
+		{&a.Indexed, "recobs_elasticsearch_documents_indexed", nil, true},
+		{&a.Duplicate, "recobs_elasticsearch_documents_duplicate", nil, true},
+		{&a.DeadLettered, "recobs_elasticsearch_documents_dead_lettered", nil, true},
+		{&a.Waiting, "recobs_correlation_waiting_records", nil, true},
+		{&a.Queued, "otelcol_exporter_queue_size", es, false},
+		{&a.Failed, "otelcol_exporter_send_failed_log_records", es, true},
+		{&a.LostAtShutdown, "recobs_correlation_log_records", map[string]string{"outcome": "lost_at_shutdown"}, true},
+	} {
+		v, err := SelfMetric(port, term.name, term.match)
+		if err != nil && !(term.optional && strings.Contains(err.Error(), "no "+term.name)) {
+			return a, err
+		}
+		*term.v = v
+	}
+	return a, nil
+}
+
+// Balanced reports whether every accepted record is accounted for.
+func (a LogAccount) Balanced() bool {
+	return a.Accepted == a.Indexed+a.Duplicate+a.DeadLettered+a.Waiting+a.Queued+a.Failed+a.LostAtShutdown
+}
+
+func (a LogAccount) String() string {
+	return fmt.Sprintf("accepted %.0f = indexed %.0f + duplicate %.0f + dead-lettered %.0f + waiting %.0f + queued %.0f + failed %.0f + lost at shutdown %.0f",
+		a.Accepted, a.Indexed, a.Duplicate, a.DeadLettered, a.Waiting, a.Queued, a.Failed, a.LostAtShutdown)
+}
+
+// ExpectBalancedLogs waits until the collector on port has delivered what it accepted (queue
+// and waiting records empty) and fails the test unless every accepted record is accounted for.
+func ExpectBalancedLogs(t testing.TB, port string) LogAccount {
+	t.Helper()
+	var a LogAccount
+	var err error
+	deadline := time.Now().Add(120 * time.Second)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		a, err = ReadLogAccount(port)
+		if err == nil && a.Queued == 0 && a.Waiting == 0 && a.Balanced() {
+			return a
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the collector's log account does not balance: %v (%v)", a, err)
+		}
+		<-tick.C
+	}
 }
