@@ -140,6 +140,19 @@ func (p *rotationPod) waitStored(want int) {
 	}, "want %d documents", want)
 }
 
+// firstLife starts the sidecar and recsvc, has 300 requests' lines stored and accounted for
+// (so the next life starts with an empty queue), and SIGKILLs the sidecar. recsvc runs on.
+func (p *rotationPod) firstLife() *proctest.Process {
+	p.t.Helper()
+	col := p.col.Start(p.t)
+	svc := p.startRecsvc()
+	p.send(300)
+	p.waitStored(300)
+	proctest.ExpectBalancedLogs(p.t, p.col.Env["RECOBS_SELF_METRICS_PORT"])
+	col.Kill(p.t)
+	return svc
+}
+
 // TestRotationWhileCollectorDown is the rotation a rolling update meets: the sidecar is
 // SIGKILLed, recsvc rotates its log (RECSVC_LOG_MAX_MB=1) while it is down, the sidecar comes
 // back. Every request's line is stored exactly once — the rotated file's unread end too.
@@ -150,19 +163,13 @@ func TestRotationWhileCollectorDown(t *testing.T) {
 	}{{"one rotation", 1}, {"three rotations, all kept", 3}} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newRotationPod(t, 1, 3)
-			col := p.col.Start(t)
-			svc := p.startRecsvc()
-			defer svc.Stop(t)
-			p.send(300)
-			p.waitStored(300)
+			defer p.firstLife().Stop(t)
 			port := p.col.Env["RECOBS_SELF_METRICS_PORT"]
-			proctest.ExpectBalancedLogs(t, port) // the next life starts with an empty queue
-			col.Kill(t)
 			p.rotations(tc.rotations)
 			if _, err := os.Stat(fmt.Sprintf("%s.%d", p.logFile, tc.rotations)); err != nil {
 				t.Fatalf("recsvc kept no backup .%d: %v", tc.rotations, err)
 			}
-			col = p.col.Start(t)
+			col := p.col.Start(t)
 			defer col.Stop(t)
 			p.waitStored(p.sent)
 			if n, dups := p.stored(); n != p.sent || len(dups) > 0 {
@@ -183,13 +190,7 @@ func TestRotationWhileCollectorDown(t *testing.T) {
 // stored exactly once.
 func TestBackupDeletedBeforeRead(t *testing.T) {
 	p := newRotationPod(t, 1, 1)
-	col := p.col.Start(t)
-	svc := p.startRecsvc()
-	defer svc.Stop(t)
-	p.send(300)
-	p.waitStored(300)
-	proctest.ExpectBalancedLogs(t, p.col.Env["RECOBS_SELF_METRICS_PORT"])
-	col.Kill(t)
+	defer p.firstLife().Stop(t)
 	p.rotations(3)
 	// recsvc writes its log asynchronously: once the last request's line is on disk, every
 	// earlier one is on disk or in a deleted file.
@@ -199,7 +200,7 @@ func TestBackupDeletedBeforeRead(t *testing.T) {
 	if len(onDisk) >= p.sent-300 {
 		t.Fatalf("the rotations deleted nothing (%d of %d lines on disk)", len(onDisk), p.sent)
 	}
-	col = p.col.Start(t)
+	col := p.col.Start(t)
 	defer col.Stop(t)
 	port := p.col.Env["RECOBS_SELF_METRICS_PORT"]
 	testenv.Eventually(t, 60*time.Second, func() bool {

@@ -43,17 +43,7 @@ func TestReceiverParsesServiceLines(t *testing.T) {
 	}
 
 	records := map[string]plog.LogRecord{}
-	for _, ld := range sink.AllLogs() {
-		for i := 0; i < ld.ResourceLogs().Len(); i++ {
-			sls := ld.ResourceLogs().At(i).ScopeLogs()
-			for j := 0; j < sls.Len(); j++ {
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					records[lrs.At(k).Body().AsString()] = lrs.At(k)
-				}
-			}
-		}
-	}
+	eachRecord(sink, func(lr plog.LogRecord) { records[lr.Body().AsString()] = lr })
 
 	req, ok := records["recommendation_request"]
 	if !ok {

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/recobs/recobs/internal/testenv"
@@ -52,19 +53,11 @@ func line(i int) string {
 // requestIDs counts each request_id the sink received.
 func requestIDs(sink *consumertest.LogsSink) map[string]int {
 	seen := map[string]int{}
-	for _, ld := range sink.AllLogs() {
-		for i := 0; i < ld.ResourceLogs().Len(); i++ {
-			sls := ld.ResourceLogs().At(i).ScopeLogs()
-			for j := 0; j < sls.Len(); j++ {
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					if v, ok := lrs.At(k).Attributes().Get("request_id"); ok {
-						seen[v.Str()]++
-					}
-				}
-			}
+	eachRecord(sink, func(lr plog.LogRecord) {
+		if v, ok := lr.Attributes().Get("request_id"); ok {
+			seen[v.Str()]++
 		}
-	}
+	})
 	return seen
 }
 
@@ -104,9 +97,7 @@ func TestCreateRotation(t *testing.T) {
 	appendLines(t, path, 0, 500)
 	testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= 500 }, "first lines")
 	appendLines(t, path, 500, 600) // written just before the rotation
-	if err := os.Rename(path, path+".1"); err != nil {
-		t.Fatal(err)
-	}
+	rotate(t, path, "create")
 	appendLines(t, path, 600, 1000)
 	expectEachOnce(t, sink, 1000)
 }
@@ -119,16 +110,7 @@ func TestCopyTruncateRotation(t *testing.T) {
 	sink := startOn(t, dir)
 	appendLines(t, path, 0, 500)
 	testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= 500 }, "first lines")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path+".1", data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(path, 0); err != nil {
-		t.Fatal(err)
-	}
+	rotate(t, path, "copytruncate")
 	appendLines(t, path, 500, 800)
 	expectEachOnce(t, sink, 800)
 }
