@@ -305,3 +305,24 @@ func fileSize(t *testing.T, path string) int64 {
 }
 
 var _ component.Host = testenv.StorageHost{}
+
+// TestLiveFileIsNotARotatedCopy: with a contrib-style include that also matches rotated
+// copies, only the file being written is live — a fully read backup deleted at a rotation is
+// no loss.
+func TestLiveFileIsNotARotatedCopy(t *testing.T) {
+	for _, tc := range []struct {
+		include, path string
+		live          bool
+	}{
+		{"/var/log/recsvc/*.log", "/var/log/recsvc/recsvc.log", true},
+		{"/var/log/recsvc/*.log*", "/var/log/recsvc/recsvc.log", true},
+		{"/var/log/recsvc/*.log*", "/var/log/recsvc/recsvc.log.1", false},
+		{"/var/log/recsvc/*.log", "/var/log/recsvc/recsvc.log.2", false},
+		{"/var/log/recsvc/*.log*", "/var/log/recsvc/recsvc.log-20261128", false},
+	} {
+		l := &fileLedger{live: []string{tc.include}}
+		if got := l.isLive(tc.path); got != tc.live {
+			t.Errorf("include %s: %s live = %v, want %v", tc.include, tc.path, got, tc.live)
+		}
+	}
+}

@@ -168,13 +168,22 @@ func (l *fileLedger) reconcile(ctx context.Context) []byte {
 	return raw
 }
 
+// isLive reports whether path is a file being written: matched by a configured include
+// pattern under a name that is not a rotated copy's (with include: [*.log*], recsvc.log is
+// live and recsvc.log.1 is not), so a fully read backup deleted at a rotation is no loss.
 func (l *fileLedger) isLive(path string) bool {
+	live := false
 	for _, p := range l.live {
 		if ok, _ := doublestar.PathMatch(p, path); ok {
-			return true
+			live = true
+		}
+		for _, suffix := range rotatedSuffixes {
+			if ok, _ := doublestar.PathMatch(p+suffix, path); ok {
+				return false
+			}
 		}
 	}
-	return false
+	return live
 }
 
 // ledgerPersister is stanza's persister with the ledger riding along: each time stanza saves
