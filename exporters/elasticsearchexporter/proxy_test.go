@@ -3,6 +3,7 @@ package elasticsearchexporter
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -105,9 +106,11 @@ func TestNoStatusDropsABatch(t *testing.T) {
 			}
 			var stored, dead int
 			testenv.Eventually(t, 60*time.Second, func() bool {
-				refresh(t, es, prefix+"-*")
-				stored, dead = count(t, es, prefix+"-2*", ""), count(t, es, prefix+"-dead-letter*", "")
-				return stored+dead >= 5000
+				// A new index answers 503 until its shard is up: polled, not fatal.
+				var ok1, ok2 bool
+				stored, ok1 = tryCount(es, prefix+"-2*")
+				dead, ok2 = tryCount(es, prefix+"-dead-letter*")
+				return ok1 && ok2 && stored+dead >= 5000
 			}, "documents stored or dead-lettered")
 			if err := exp.Shutdown(context.Background()); err != nil {
 				t.Fatal(err)
@@ -126,4 +129,24 @@ func TestNoStatusDropsABatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tryCount counts the documents of index after a refresh; false while Elasticsearch cannot
+// answer yet.
+func tryCount(es *elasticsearch.Client, index string) (int, bool) {
+	if res, err := es.Indices.Refresh(es.Indices.Refresh.WithIndex(index)); err == nil {
+		res.Body.Close()
+	}
+	res, err := es.Count(es.Count.WithIndex(index))
+	if err != nil {
+		return 0, false
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		return 0, false
+	}
+	var c struct {
+		Count int `json:"count"`
+	}
+	return c.Count, json.NewDecoder(res.Body).Decode(&c) == nil
 }
