@@ -123,6 +123,11 @@ func (p *lineParser) str(b []byte) string {
 	case len(b) > arenaChunk/4:
 		return string(b) // a stack trace: its own allocation, not most of a chunk
 	}
+	return p.arenaString(b)
+}
+
+// arenaString copies b (at most arenaChunk bytes) into the arena.
+func (p *lineParser) arenaString(b []byte) string {
 	if cap(p.arena)-len(p.arena) < len(b) {
 		p.arena = make([]byte, 0, arenaChunk)
 	}

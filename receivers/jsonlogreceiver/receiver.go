@@ -419,7 +419,7 @@ func (b *batchParse) parseRange(p *lineParser, from, to int, counts *[numProblem
 				a.PutInt(attrs.LogFileRecordOffset, b.offsets[i])
 			}
 			uid = appendRecordUID(uid[:0], b.fileID, b.offsets[i], line)
-			a.PutStr(RecordUIDAttribute, string(uid))
+			a.PutStr(RecordUIDAttribute, p.arenaString(uid))
 		}
 		if problems != 0 {
 			a.PutStr(ParseErrorAttribute, problems.String())
