@@ -114,14 +114,3 @@ func TestDocumentIDFollowsRecordUID(t *testing.T) {
 		t.Fatal("without a uid, the _id is the content's")
 	}
 }
-
-func BenchmarkAppendDocument(b *testing.B) {
-	res, scope, lr := sampleRecord()
-	ts := lr.Timestamp().AsTime()
-	buf := make([]byte, 0, 4096)
-	b.ReportAllocs()
-	for b.Loop() {
-		buf = appendDocument(buf[:0], res, scope, lr, ts)
-	}
-	b.SetBytes(int64(len(buf)))
-}
