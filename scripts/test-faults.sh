@@ -20,6 +20,15 @@ fuzz FuzzScanValue 40000x ./receivers/jsonlogreceiver/
 fuzz FuzzParseQuery 60000x ./recsvc/internal/server/
 fuzz FuzzAppendString 500000x ./internal/jsonenc/
 
+# The edges that need no process to die, against the real backends (they run in make test too):
+# a proxy's status in front of Elasticsearch, one bad sample among good ones in Prometheus, a
+# body limit, bounded socket input, rotation while stopped, a file deleted before it was read,
+# a refused RED flush, correlation records refused at shutdown.
+log "edge tests (real backends, in-process collectors' components)"
+RECOBS_BACKENDS=required go test -count=1 -timeout 10m \
+  -run 'TestNoStatusDropsABatch|TestOneBadSampleDoesNotRejectTheBatch|TestBodyLimitSplitsTheRequest|TestSocket|TestOverLongLine|TestRotationWhileStopped|TestDeletedBeforeReadIsCounted|TestRecordUIDIsTheLineNotTheRead|TestRefusedFlush|TestExpiringSeries|TestShutdownCountsWhatItCannotRelease' \
+  ./exporters/... ./receivers/... ./processors/...
+
 log "fault-injection suite"
 RECOBS_BACKENDS=required go test -tags faults -count=1 -timeout 20m -v ./internal/faults/... 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)'
 exit "${PIPESTATUS[0]}"

@@ -122,6 +122,8 @@ func TestElasticsearchOutageWithCollectorKill(t *testing.T) {
 		t.Fatalf("wrote %d lines; Elasticsearch holds %d documents, duplicated: %v", total, n, dups)
 	}
 	notePeak(col)
+	acct := proctest.ExpectBalancedLogs(t, col, env["RECOBS_SELF_METRICS_PORT"]) // the restored backlog included
+	t.Logf("after the restart: %v", acct)
 	if peakRSS > memLimitMiB<<20 {
 		t.Errorf("collector peak RSS %d MiB exceeds its %d MiB memory limit", peakRSS>>20, memLimitMiB)
 	}

@@ -96,7 +96,7 @@ func TestOverloadUnderMemoryLimit(t *testing.T) {
 	if n != total || len(dups) > 0 {
 		t.Fatalf("wrote %d lines; Elasticsearch holds %d, duplicated: %v", total, n, dups)
 	}
-	acct := proctest.ExpectBalancedLogs(t, pod.Env["RECOBS_SELF_METRICS_PORT"])
+	acct := proctest.ExpectBalancedLogs(t, col, pod.Env["RECOBS_SELF_METRICS_PORT"])
 	t.Logf("log account: %v", acct)
 	if peakAnon > rssLimitMiB<<20 {
 		t.Errorf("peak anonymous RSS %d MiB over the %d MiB limit (memory_limiter at %d MiB)", peakAnon>>20, rssLimitMiB, memLimitMiB)

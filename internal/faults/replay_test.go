@@ -90,5 +90,7 @@ func TestReplayOfBacklogIsExact(t *testing.T) {
 	if err != nil || absorbed == 0 {
 		t.Fatalf("the replayed lines must come back as 409s (recobs_elasticsearch_documents_duplicate = %v, %v)", absorbed, err)
 	}
-	t.Logf("%d lines, SIGKILL inside the backlog: each stored once; %v replays absorbed as 409s", withID+garbage, absorbed)
+	// The second life accepted the whole backlog again and restored the first life's queue.
+	acct := proctest.ExpectBalancedLogs(t, col, pod.Env["RECOBS_SELF_METRICS_PORT"])
+	t.Logf("%d lines, SIGKILL inside the backlog: each stored once; %v replays absorbed as 409s; second life %v", withID+garbage, absorbed, acct)
 }

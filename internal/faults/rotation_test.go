@@ -148,7 +148,7 @@ func (p *rotationPod) firstLife() *proctest.Process {
 	svc := p.startRecsvc()
 	p.send(300)
 	p.waitStored(300)
-	proctest.ExpectBalancedLogs(p.t, p.col.Env["RECOBS_SELF_METRICS_PORT"])
+	proctest.ExpectBalancedLogs(p.t, col, p.col.Env["RECOBS_SELF_METRICS_PORT"])
 	col.Kill(p.t)
 	return svc
 }
@@ -178,7 +178,7 @@ func TestRotationWhileCollectorDown(t *testing.T) {
 			if lost, _ := proctest.SelfMetric(port, "recobs_json_log_files_lost", nil); lost != 0 {
 				t.Fatalf("%v files counted lost; every one was on disk", lost)
 			}
-			acct := proctest.ExpectBalancedLogs(t, port)
+			acct := proctest.ExpectBalancedLogs(t, col, port)
 			t.Logf("%d requests across %d rotation(s) while the collector was down: each stored once; after the restart %v", p.sent, tc.rotations, acct)
 		})
 	}
@@ -221,6 +221,6 @@ func TestBackupDeletedBeforeRead(t *testing.T) {
 	if len(dups) > 0 || n != expect {
 		t.Fatalf("%d stored, want %d (the lines still on disk and those stored before the kill), duplicated: %v", n, expect, dups)
 	}
-	acct := proctest.ExpectBalancedLogs(t, port)
+	acct := proctest.ExpectBalancedLogs(t, col, port)
 	t.Logf("%d requests; %d lines still on disk at restart; %d stored once; %d lost with the deleted files (counted); after the restart %v", p.sent, len(onDisk), n, p.sent-n, acct)
 }
