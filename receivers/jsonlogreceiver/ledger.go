@@ -105,7 +105,6 @@ func (l *fileLedger) handedOn(id uint64, name string, end int64) {
 // vanished with bytes unread. It returns the ledger to save.
 func (l *fileLedger) reconcile(ctx context.Context) []byte {
 	paths, _ := l.match.MatchFiles() // an error means no file matched: everything known is gone
-	onDisk := make(map[uint64]bool, len(paths))
 	type seen struct {
 		name string
 		size int64
@@ -121,7 +120,6 @@ func (l *fileLedger) reconcile(ctx context.Context) []byte {
 		if err != nil || id == 0 {
 			continue // unreadable, or its first line is not complete yet
 		}
-		onDisk[id] = true
 		found[id] = seen{name: filepath.Base(path), size: info.Size(), live: l.isLive(path)}
 	}
 
@@ -142,7 +140,7 @@ func (l *fileLedger) reconcile(ctx context.Context) []byte {
 		e.Size = s.size
 	}
 	for id, e := range l.files {
-		if onDisk[id] {
+		if _, there := found[id]; there {
 			continue
 		}
 		delete(l.files, id)

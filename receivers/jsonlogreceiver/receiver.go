@@ -57,7 +57,8 @@ type logReceiver struct {
 	socket  *socketInput
 	ledger  *fileLedger
 	// recordFileAttrs are the per-file attributes records carry: what the config asked for,
-	// not what the receiver keeps for itself (the file's identity, its path).
+	// not what the receiver keeps for itself (the file's identity, where a cut line goes on,
+	// its path unless asked for).
 	recordFileAttrs func(string) bool
 }
 
