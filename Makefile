@@ -9,7 +9,7 @@ all: build
 deps:
 	scripts/install-deps.sh
 
-## collector: regenerate collector/ from builder-config.yaml with ocb
+## collector: regenerate collector/ (sidecar) and collector/gateway/ from their builder configs with ocb
 collector:
 	scripts/gen-collector.sh
 
@@ -17,14 +17,15 @@ collector:
 k8s-config:
 	scripts/k8s-config.sh
 
-## check-generated: fail when collector/ drifts from what ocb would generate
+## check-generated: fail when collector/ or collector/gateway/ drifts from what ocb would generate
 check-generated:
 	scripts/gen-collector.sh --check
 
-## build: the collector distribution, recsvc and its load generator
+## build: the two collector distributions (sidecar, gateway), recsvc and its load generator
 build:
 	@mkdir -p $(BIN)
 	go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs ./collector
+	go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs-gateway ./collector/gateway
 	go build -trimpath -o $(BIN)/recsvc ./recsvc/cmd/recsvc
 	go build -trimpath -o $(BIN)/loadgen ./recsvc/cmd/loadgen
 

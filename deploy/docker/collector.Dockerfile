@@ -1,11 +1,14 @@
-# otelcol-recobs: the ocb-generated distribution, static, on distroless/static.
-# Build from the repository root: docker build -f deploy/docker/collector.Dockerfile .
+# otelcol-recobs: an ocb-generated distribution, static, on distroless/static.
+# Build from the repository root:
+#   docker build -f deploy/docker/collector.Dockerfile .                              the sidecar
+#   docker build -f deploy/docker/collector.Dockerfile --build-arg DIST=collector/gateway .  the gateway
 FROM golang:1.26-bookworm AS build
+ARG DIST=collector
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/otelcol-recobs ./collector
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/otelcol-recobs ./$DIST
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/otelcol-recobs /otelcol-recobs

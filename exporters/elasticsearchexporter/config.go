@@ -53,10 +53,11 @@ func (c *Config) Validate() error {
 	if len(c.Endpoints) == 0 {
 		errs = append(errs, errors.New("endpoints: at least one Elasticsearch URL is required"))
 	}
-	for _, e := range c.Endpoints {
+	for i, e := range c.Endpoints {
 		u, err := url.Parse(e)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("endpoints: %q is not an http(s) URL", e))
+			// Never the URL itself: it may carry user:password.
+			errs = append(errs, fmt.Errorf("endpoints[%d]: not an http(s) URL with a host", i))
 		}
 	}
 	if _, err := parseIndexPattern(c.Index); err != nil {

@@ -13,7 +13,7 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 		field  string
 	}{
 		{"no endpoints", func(c *Config) { c.Endpoints = nil }, "endpoints"},
-		{"bad endpoint", func(c *Config) { c.Endpoints = []string{"127.0.0.1:9200"} }, "endpoints"},
+		{"bad endpoint", func(c *Config) { c.Endpoints = []string{"127.0.0.1:9200"} }, "endpoints[0]"},
 		{"uppercase index", func(c *Config) { c.Index = "Logs-%{+YYYY.MM.dd}" }, "index"},
 		{"bad date token", func(c *Config) { c.Index = "logs-%{+yyyy.MM.dd}" }, "index"},
 		{"unterminated", func(c *Config) { c.Index = "logs-%{+YYYY" }, "index"},
@@ -32,6 +32,17 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 				t.Fatalf("want an error naming %q, got %v", tc.field, err)
 			}
 		})
+	}
+}
+
+// TestBadEndpointKeepsItsPassword: the error names the entry, never its text, which may carry
+// user:password.
+func TestBadEndpointKeepsItsPassword(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoints = []string{"http://127.0.0.1:9200", "ftp://elastic:s3cr3t@es:9200"}
+	err := cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), "endpoints[1]") || strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("want an error naming endpoints[1] without the password, got %v", err)
 	}
 }
 

@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/elastic-transport-go/v8/elastictransport"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
@@ -28,7 +30,11 @@ type esExporter struct {
 	cfg     *Config
 	logger  *zap.Logger
 	pattern indexPattern
-	client  *elasticsearch.Client
+	// client is go-elasticsearch's transport; the requests are esapi's. Not elasticsearch.Client:
+	// its constructor builds every API of esapi (about 6 MB of the sidecar's binary) for the two
+	// this exporter sends.
+	client  *elastictransport.Client
+	conns   *http.Transport
 	metrics exporterMetrics
 
 	templateMu    sync.Mutex
@@ -69,8 +75,15 @@ func (e *esExporter) start(ctx context.Context, host component.Host) error {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = tlsCfg
 	transport.MaxIdleConnsPerHost = 16
-	client, err := elasticsearch.NewClient(elasticsearch.Config{
-		Addresses: e.cfg.Endpoints,
+	urls := make([]*url.URL, len(e.cfg.Endpoints))
+	for i, ep := range e.cfg.Endpoints {
+		if urls[i], err = url.Parse(strings.TrimRight(ep, "/")); err != nil {
+			return fmt.Errorf("endpoints[%d]: not a URL", i) // the error would repeat the URL, password included
+		}
+	}
+	client, err := elastictransport.New(elastictransport.Config{
+		URLs:      urls,
+		UserAgent: "otelcol-recobs",
 		Username:  e.cfg.Username,
 		Password:  string(e.cfg.Password),
 		APIKey:    string(e.cfg.APIKey),
@@ -82,7 +95,7 @@ func (e *esExporter) start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("elasticsearch client: %w", err)
 	}
-	e.client = client
+	e.client, e.conns = client, transport
 	// Elasticsearch may be down while the sidecar starts; the template is then installed
 	// before the first successful bulk instead.
 	if err := e.ensureTemplates(ctx); err != nil {
@@ -92,10 +105,8 @@ func (e *esExporter) start(ctx context.Context, host component.Host) error {
 }
 
 func (e *esExporter) shutdown(context.Context) error {
-	if e.client != nil {
-		if t, ok := e.client.Transport.(interface{ CloseIdleConnections() }); ok {
-			t.CloseIdleConnections()
-		}
+	if e.conns != nil {
+		e.conns.CloseIdleConnections()
 	}
 	return nil
 }
@@ -125,7 +136,7 @@ func (e *esExporter) ensureTemplates(ctx context.Context) error {
 }
 
 func (e *esExporter) putTemplate(ctx context.Context, name string, body []byte) error {
-	res, err := e.client.Indices.PutIndexTemplate(name, bytes.NewReader(body), e.client.Indices.PutIndexTemplate.WithContext(ctx))
+	res, err := esapi.IndicesPutIndexTemplateRequest{Name: name, Body: bytes.NewReader(body)}.Do(ctx, e.client)
 	if err != nil {
 		return fmt.Errorf("put index template %s: %w", name, err)
 	}
@@ -337,7 +348,7 @@ func (e *esExporter) bulkRequest(ctx context.Context, docs []pending, target fun
 		body.WriteByte('\n')
 	}
 	start := time.Now()
-	res, err := e.client.Bulk(&body, e.client.Bulk.WithContext(ctx), e.client.Bulk.WithFilterPath(bulkFilter...))
+	res, err := esapi.BulkRequest{Body: &body, FilterPath: bulkFilter}.Do(ctx, e.client)
 	e.metrics.bulkLatency.Record(ctx, time.Since(start).Seconds())
 	if err != nil {
 		return nil, fmt.Errorf("bulk request: %w", err)

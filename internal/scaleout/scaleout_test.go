@@ -69,7 +69,9 @@ func (n *node) assigned() int {
 
 func TestGatewaysSplitByTraceIDStayExact(t *testing.T) {
 	brokers, esURL, promURL := testenv.KafkaBrokers(t), testenv.ElasticsearchURL(t), testenv.PrometheusURL(t)
+	// Each tier runs its own distribution, as deployed: the pod's sidecar and the gateway.
 	bin := proctest.Build(t, "../../collector", "otelcol-recobs")
+	gatewayBin := proctest.Build(t, "../../collector/gateway", "otelcol-recobs-gateway")
 	run := testenv.UniqueName("scale-")
 	common := map[string]string{
 		"KAFKA_BROKERS":             brokers,
@@ -168,8 +170,8 @@ func TestGatewaysSplitByTraceIDStayExact(t *testing.T) {
 	send(run+"-warmup", 900_000, 900_001)
 
 	gateways := []*node{
-		startNode(t, bin, "gateway-1", "../../deploy/scaleout/gateway.yaml", with(map[string]string{"RECOBS_GATEWAY_ID": "g1"})),
-		startNode(t, bin, "gateway-2", "../../deploy/scaleout/gateway.yaml", with(map[string]string{"RECOBS_GATEWAY_ID": "g2"})),
+		startNode(t, gatewayBin, "gateway-1", "../../deploy/scaleout/gateway.yaml", with(map[string]string{"RECOBS_GATEWAY_ID": "g1"})),
+		startNode(t, gatewayBin, "gateway-2", "../../deploy/scaleout/gateway.yaml", with(map[string]string{"RECOBS_GATEWAY_ID": "g2"})),
 	}
 	testenv.Eventually(t, 90*time.Second, func() bool {
 		a, b := gateways[0].assigned(), gateways[1].assigned()

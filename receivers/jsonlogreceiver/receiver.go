@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/adapter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer/attrs"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer/matcher"
@@ -135,7 +134,7 @@ func withRotated(include, exclude []string, compression bool) ([]string, []strin
 }
 
 func (r *logReceiver) Start(ctx context.Context, host component.Host) error {
-	client, err := adapter.GetStorageClient(ctx, host, r.cfg.StorageID, r.set.ID)
+	client, err := storageClient(ctx, host, r.cfg.StorageID, r.set.ID)
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}

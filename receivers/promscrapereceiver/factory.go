@@ -1,0 +1,34 @@
+package promscrapereceiver // import "github.com/recobs/recobs/receivers/promscrapereceiver"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/receiver"
+)
+
+// TypeStr is the receiver's component type as written in otelcol.yaml.
+const TypeStr = "prometheus_scrape"
+
+// NewFactory returns the receiver factory for the collector builder.
+func NewFactory() receiver.Factory {
+	return receiver.NewFactory(component.MustNewType(TypeStr), createDefaultConfig,
+		receiver.WithMetrics(createMetrics, component.StabilityLevelAlpha))
+}
+
+// The defaults are Prometheus's (scrape_config), except the body limit: Prometheus has none.
+func createDefaultConfig() component.Config {
+	return &Config{
+		Scheme:          "http",
+		MetricsPath:     "/metrics",
+		ScrapeInterval:  time.Minute,
+		HonorTimestamps: true,
+		BodySizeLimit:   16 << 20,
+	}
+}
+
+func createMetrics(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Metrics) (receiver.Metrics, error) {
+	return newReceiver(set, cfg.(*Config), next)
+}
