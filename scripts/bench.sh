@@ -81,10 +81,10 @@ log "recsvc under wrk (1 thread, 16 connections, $duration) and at a steady 1,00
 } | tee "$out/recsvc.txt"
 grep -h . "$out"/recsvc-true-*/spans.txt | sed 's/^/spans (on runs): /' | tee -a "$out/recsvc.txt"
 
-log "recobs against the reference collector (upstream components built with ocb)"
+log "the recobs sidecar and gateway against the reference collector (upstream components built with ocb), ${RECOBS_BENCH_ROUNDS:=3} interleaved rounds"
 "$RECOBS_ROOT/scripts/install-deps.sh" bench
 ref=$("$RECOBS_ROOT/scripts/build-reference.sh")
-go run ./bench/compare -recobs "$RECOBS_ROOT/bin/otelcol-recobs" -reference "$ref" \
+go run ./bench/compare -recobs "$RECOBS_ROOT/bin/otelcol-recobs" -gateway "$RECOBS_ROOT/bin/otelcol-recobs-gateway" -reference "$ref" -rounds "$RECOBS_BENCH_ROUNDS" \
   -telemetrygen "$(command -v telemetrygen)" -lines "$RECOBS_BENCH_LINES" -dir "$RECOBS_STATE" | tee "$out/compare.txt"
 
 log "RED derivation on the same 1,000-span batch: red_metrics vs contrib's spanmetrics"

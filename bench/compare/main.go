@@ -1,8 +1,10 @@
-// Command compare runs the recobs collector and the reference collector (upstream components
-// built with ocb from bench/reference/builder-config.yaml) on the same inputs, one after the
-// other on the same machine, and prints the ratios `make bench` records in the README: log
-// lines per CPU-second (tail + parse), spans per CPU-second (RED derivation), peak and idle
-// RSS, start-up time and binary size.
+// Command compare runs the recobs sidecar, the recobs gateway and the reference collector
+// (upstream components built with ocb from bench/reference/builder-config.yaml) on the same
+// inputs, in interleaved rounds on the same machine (its speed drifts by a third within an
+// hour), and prints what `make bench` records in the README: log lines per CPU-second (tail +
+// parse), spans per CPU-second (RED derivation), peak and idle RSS, start-up time and binary
+// size, the median of the rounds with their range, and the sidecar's targets against the
+// reference.
 package main
 
 import (
@@ -10,11 +12,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -28,14 +32,16 @@ import (
 )
 
 func main() {
-	recobs := flag.String("recobs", "bin/otelcol-recobs", "the recobs collector binary")
+	recobs := flag.String("recobs", "bin/otelcol-recobs", "the recobs sidecar binary")
+	gateway := flag.String("gateway", "bin/otelcol-recobs-gateway", "the recobs gateway binary")
 	reference := flag.String("reference", "", "the reference collector binary")
+	rounds := flag.Int("rounds", 3, "interleaved rounds of every run")
 	telemetrygen := flag.String("telemetrygen", "telemetrygen", "OTel contrib's telemetrygen")
 	lines := flag.Int("lines", 1_000_000, "log lines to read")
 	traces := flag.Int("traces", 50_000, "traces to send (4 spans each)")
 	work := flag.String("dir", os.TempDir(), "scratch directory")
 	flag.Parse()
-	if err := run(*recobs, *reference, *telemetrygen, *lines, *traces, *work); err != nil {
+	if err := run(*recobs, *gateway, *reference, *telemetrygen, *lines, *traces, *rounds, *work); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
@@ -43,6 +49,7 @@ func main() {
 
 type dist struct {
 	name, bin string
+	upstream  bool   // the reference: filelog and spanmetrics instead of json_log and red_metrics
 	logsCfg   string // receiver, processors and exporters of the logs run
 	spansCfg  string
 }
@@ -54,7 +61,7 @@ type result struct {
 	binaryMiB                                            float64
 }
 
-func run(recobsBin, refBin, tgBin string, lines, traces int, work string) error {
+func run(recobsBin, gatewayBin, refBin, tgBin string, lines, traces, rounds int, work string) error {
 	if refBin == "" {
 		return errors.New("-reference is required (scripts/build-reference.sh prints it)")
 	}
@@ -68,16 +75,17 @@ func run(recobsBin, refBin, tgBin string, lines, traces int, work string) error 
 	if err := loggen.WriteFile(logFile, lines); err != nil {
 		return err
 	}
-	dists := []dist{
-		{name: "recobs", bin: recobsBin,
-			logsCfg: fmt.Sprintf(`receivers:
+	recobsLogs := fmt.Sprintf(`receivers:
   json_log:
     include: [%q]
-`, logFile),
-			spansCfg: `connectors:
+`, logFile)
+	recobsSpans := `connectors:
   red_metrics: {}
-`},
-		{name: "reference", bin: refBin,
+`
+	dists := []dist{
+		{name: "sidecar", bin: recobsBin, logsCfg: recobsLogs, spansCfg: recobsSpans},
+		{name: "gateway", bin: gatewayBin, logsCfg: recobsLogs, spansCfg: recobsSpans},
+		{name: "reference", bin: refBin, upstream: true,
 			logsCfg: fmt.Sprintf(`receivers:
   filelog:
     include: [%q]
@@ -94,45 +102,107 @@ func run(recobsBin, refBin, tgBin string, lines, traces int, work string) error 
     exemplars: {enabled: true}
 `},
 	}
-	results := make([]result, len(dists))
-	for i, d := range dists {
-		r := &results[i]
-		if st, err := os.Stat(d.bin); err == nil {
+	results := make([][]result, len(dists))
+	for round := 1; round <= rounds; round++ {
+		for i, d := range dists {
+			var r result
+			st, err := os.Stat(d.bin)
+			if err != nil {
+				return err
+			}
 			r.binaryMiB = float64(st.Size()) / (1 << 20)
-		} else {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "%s: idle and start-up\n", d.name)
-		if err := idle(d, dir, r); err != nil {
-			return fmt.Errorf("%s idle: %w", d.name, err)
-		}
-		fmt.Fprintf(os.Stderr, "%s: %d log lines\n", d.name, lines)
-		if err := logsRun(d, dir, lines, r); err != nil {
-			return fmt.Errorf("%s logs: %w", d.name, err)
-		}
-		fmt.Fprintf(os.Stderr, "%s: %d traces\n", d.name, traces)
-		if err := spansRun(d, dir, tgBin, traces, r); err != nil {
-			return fmt.Errorf("%s spans: %w", d.name, err)
+			fmt.Fprintf(os.Stderr, "round %d, %s: idle and start-up\n", round, d.name)
+			if err := idle(d, dir, &r); err != nil {
+				return fmt.Errorf("%s idle: %w", d.name, err)
+			}
+			fmt.Fprintf(os.Stderr, "round %d, %s: %d log lines\n", round, d.name, lines)
+			if err := logsRun(d, dir, lines, &r); err != nil {
+				return fmt.Errorf("%s logs: %w", d.name, err)
+			}
+			fmt.Fprintf(os.Stderr, "round %d, %s: %d traces\n", round, d.name, traces)
+			if err := spansRun(d, dir, tgBin, traces, &r); err != nil {
+				return fmt.Errorf("%s spans: %w", d.name, err)
+			}
+			results[i] = append(results[i], r)
 		}
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "measure\trecobs\treference\trecobs / reference\t\n")
-	row := func(name, unit string, a, b float64) {
-		fmt.Fprintf(tw, "%s\t%.1f %s\t%.1f %s\t%.2f×\t\n", name, a, unit, b, unit, a/b)
+	return printTable(os.Stdout, dists, results)
+}
+
+// measure is one row of the table: how to read it from a result, and the sidecar's target
+// against the reference (0: reported only).
+type measure struct {
+	name, unit string
+	scale      float64
+	get        func(result) float64
+	atMost     float64 // sidecar / reference must be ≤ this
+	atLeast    float64 // sidecar / reference must be ≥ this
+}
+
+var measures = []measure{
+	{"log lines per CPU-second (tail + parse)", "k", 1e-3, func(r result) float64 { return r.linesPerCPU }, 0, 3.5},
+	{"log lines per second (wall)", "k", 1e-3, func(r result) float64 { return r.linesPerSec }, 0, 0},
+	{"peak RSS, logs run", "MiB", 1, func(r result) float64 { return r.logPeakMiB }, 1.0, 0},
+	{"  of which anonymous (heap, stacks)", "MiB", 1, func(r result) float64 { return r.logPeakAnonMiB }, 0, 0},
+	{"spans per CPU-second (OTLP in, RED out)", "k", 1e-3, func(r result) float64 { return r.spansPerCPU }, 0, 0},
+	{"peak RSS, spans run", "MiB", 1, func(r result) float64 { return r.spanPeakMiB }, 0, 0},
+	{"  of which anonymous (heap, stacks)", "MiB", 1, func(r result) float64 { return r.spanPeakAnonMiB }, 0, 0},
+	{"idle RSS", "MiB", 1, func(r result) float64 { return r.idleMiB }, 1.1, 0},
+	{"  of which anonymous (heap, stacks)", "MiB", 1, func(r result) float64 { return r.idleAnonMiB }, 0, 0},
+	{"start-up time", "ms", 1, func(r result) float64 { return r.startup }, 0, 0},
+	{"binary size", "MiB", 1, func(r result) float64 { return r.binaryMiB }, 1.2, 0},
+}
+
+// printTable writes each measure's median (and range over the rounds) for every
+// distribution, the sidecar's ratio to the reference and whether it meets its target.
+func printTable(w io.Writer, dists []dist, results [][]result) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "measure (median of %d rounds, range)\t", len(results[0]))
+	for _, d := range dists {
+		fmt.Fprintf(tw, "%s\t", d.name)
 	}
-	o, ref := results[0], results[1]
-	row("log lines per CPU-second (tail + parse)", "k", o.linesPerCPU/1e3, ref.linesPerCPU/1e3)
-	row("log lines per second (wall)", "k", o.linesPerSec/1e3, ref.linesPerSec/1e3)
-	row("peak RSS, logs run", "MiB", o.logPeakMiB, ref.logPeakMiB)
-	row("  of which anonymous (heap, stacks)", "MiB", o.logPeakAnonMiB, ref.logPeakAnonMiB)
-	row("spans per CPU-second (OTLP in, RED out)", "k", o.spansPerCPU/1e3, ref.spansPerCPU/1e3)
-	row("peak RSS, spans run", "MiB", o.spanPeakMiB, ref.spanPeakMiB)
-	row("  of which anonymous (heap, stacks)", "MiB", o.spanPeakAnonMiB, ref.spanPeakAnonMiB)
-	row("idle RSS", "MiB", o.idleMiB, ref.idleMiB)
-	row("  of which anonymous (heap, stacks)", "MiB", o.idleAnonMiB, ref.idleAnonMiB)
-	row("start-up time", "ms", o.startup, ref.startup)
-	row("binary size", "MiB", o.binaryMiB, ref.binaryMiB)
-	return tw.Flush()
+	fmt.Fprintf(tw, "sidecar / reference\ttarget\t\n")
+	ref := len(dists) - 1
+	failed := 0
+	for _, m := range measures {
+		fmt.Fprintf(tw, "%s\t", m.name)
+		medians := make([]float64, len(dists))
+		for i := range dists {
+			vals := make([]float64, len(results[i]))
+			for j, r := range results[i] {
+				vals[j] = m.get(r) * m.scale
+			}
+			slices.Sort(vals)
+			medians[i] = vals[len(vals)/2]
+			if vals[0] == vals[len(vals)-1] {
+				fmt.Fprintf(tw, "%.1f %s\t", medians[i], m.unit)
+			} else {
+				fmt.Fprintf(tw, "%.1f %s (%.1f–%.1f)\t", medians[i], m.unit, vals[0], vals[len(vals)-1])
+			}
+		}
+		ratio := medians[0] / medians[ref]
+		target := "reported"
+		switch {
+		case m.atMost > 0:
+			target = fmt.Sprintf("≤ %.1f× %s", m.atMost, verdict(ratio <= m.atMost, &failed))
+		case m.atLeast > 0:
+			target = fmt.Sprintf("≥ %.1f× %s", m.atLeast, verdict(ratio >= m.atLeast, &failed))
+		}
+		fmt.Fprintf(tw, "%.2f×\t%s\t\n", ratio, target)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "sidecar targets missed: %d\n", failed)
+	return nil
+}
+
+func verdict(ok bool, failed *int) string {
+	if ok {
+		return "met"
+	}
+	*failed++
+	return "MISSED"
 }
 
 // collector is one running collector process with its self-metrics port.
@@ -283,10 +353,10 @@ func (c *collector) rssMiB(field string) float64 {
 }
 
 func receiverName(d dist) string {
-	if d.name == "recobs" {
-		return "json_log"
+	if d.upstream {
+		return "filelog"
 	}
-	return "filelog"
+	return "json_log"
 }
 
 func idle(d dist, dir string, r *result) error {
@@ -328,7 +398,7 @@ func spansRun(d dist, dir, tgBin string, traces int, r *result) error {
 		return err
 	}
 	conn := "red_metrics"
-	if d.name != "recobs" {
+	if d.upstream {
 		conn = "spanmetrics"
 	}
 	body := fmt.Sprintf("receivers:\n  otlp: {protocols: {grpc: {endpoint: 127.0.0.1:%s}}}\n", otlp) + d.spansCfg
