@@ -22,10 +22,10 @@ check-generated:
 	scripts/gen-collector.sh --check
 
 ## build: the two collector distributions (sidecar, gateway), recsvc and its load generator
+# The collectors are static, as ocb and the Dockerfile build them: a cgo build maps libc and
+# keeps more of the binary resident at idle.
 build:
 	@mkdir -p $(BIN)
-	# Static, as ocb and the Dockerfile build them: a cgo build maps libc and its loader touches
-	# more of the binary (measured: 9 MiB more resident at idle).
 	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs ./collector
 	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs-gateway ./collector/gateway
 	go build -trimpath -o $(BIN)/recsvc ./recsvc/cmd/recsvc

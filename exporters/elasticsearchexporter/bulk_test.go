@@ -1,6 +1,8 @@
 package elasticsearchexporter
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -34,7 +36,7 @@ func (f *fakeBulk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"acknowledged":true}`)
 		return
 	}
-	body, _ := io.ReadAll(r.Body)
+	body := readBody(r)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.maxBody > 0 && len(body) > f.maxBody {
@@ -136,4 +138,20 @@ func cleanupIndices(es *elasticsearch.Client, prefix string) {
 			res.Body.Close()
 		}
 	}
+}
+
+// readBody is a request's body as Elasticsearch reads it (gunzipped when the exporter
+// compressed it); r.Body is left to be read again as sent.
+func readBody(r *http.Request) []byte {
+	raw, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	if r.Header.Get("Content-Encoding") != "gzip" {
+		return raw
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil
+	}
+	plain, _ := io.ReadAll(zr)
+	return plain
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"go.opentelemetry.io/collector/config/configauth"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
@@ -30,10 +31,21 @@ type Config struct {
 	// Template is the composable index template installed at start over the daily indices.
 	Template TemplateConfig `mapstructure:"template"`
 
-	Username string                 `mapstructure:"username"`
+	Username string `mapstructure:"username"`
+	// User is contrib's elasticsearch exporter's name for Username, accepted so a contrib
+	// config moves over unchanged; set one of the two.
+	User     string                 `mapstructure:"user"`
 	Password configopaque.String    `mapstructure:"password"`
 	APIKey   configopaque.String    `mapstructure:"api_key"`
 	TLS      configtls.ClientConfig `mapstructure:"tls"`
+	// Auth names a collector authenticator extension (oauth2client, bearertokenauth, ...)
+	// that signs every request, instead of or beside the credentials above.
+	Auth configoptional.Optional[configauth.Config] `mapstructure:"auth"`
+	// Headers are sent with every request (a proxy's routing or tenant header, for instance).
+	Headers map[string]configopaque.String `mapstructure:"headers"`
+	// Compression of request bodies: gzip (the default, as contrib's exporter) or none. A
+	// sidecar's bulk bodies are repetitive JSON; gzip cuts what crosses the network by ~10×.
+	Compression string `mapstructure:"compression"`
 
 	Timeout     exporterhelper.TimeoutConfig                             `mapstructure:",squash"`
 	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
@@ -78,10 +90,29 @@ func (c *Config) Validate() error {
 	if c.Template.Replicas < 0 {
 		errs = append(errs, errors.New("template.replicas: must not be negative"))
 	}
-	if c.Username != "" && c.APIKey != "" {
+	if c.Username != "" && c.User != "" {
+		errs = append(errs, errors.New("user: set either user or username (the same setting), not both"))
+	}
+	if c.username() != "" && c.APIKey != "" {
 		errs = append(errs, errors.New("api_key: set either api_key or username/password, not both"))
 	}
+	if c.Compression != "gzip" && c.Compression != "none" {
+		errs = append(errs, fmt.Errorf("compression: %q is not gzip or none", c.Compression))
+	}
+	for name := range c.Headers {
+		if name == "" || strings.ContainsAny(name, " \t\r\n:") {
+			errs = append(errs, fmt.Errorf("headers: %q is not a header name", name))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// username is the basic-auth user, under either of its names.
+func (c *Config) username() string {
+	if c.Username != "" {
+		return c.Username
+	}
+	return c.User
 }
 
 func validIndexName(name string) error {

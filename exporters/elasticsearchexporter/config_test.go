@@ -1,9 +1,13 @@
 package elasticsearchexporter
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
 )
 
 func TestConfigValidateNamesTheField(t *testing.T) {
@@ -20,6 +24,10 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 		{"empty dead letter", func(c *Config) { c.DeadLetterIndex = "" }, "dead_letter_index"},
 		{"no shards", func(c *Config) { c.Template.Shards = 0 }, "template.shards"},
 		{"both auths", func(c *Config) { c.Username = "u"; c.APIKey = "k" }, "api_key"},
+		{"user and username", func(c *Config) { c.Username, c.User = "u", "v" }, "user"},
+		{"contrib user and api key", func(c *Config) { c.User = "u"; c.APIKey = "k" }, "api_key"},
+		{"compression", func(c *Config) { c.Compression = "zstd" }, "compression"},
+		{"header name", func(c *Config) { c.Headers = map[string]configopaque.String{"Bad Name": "v"} }, "headers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := createDefaultConfig().(*Config)
@@ -63,5 +71,49 @@ func TestIndexPattern(t *testing.T) {
 		if got := ip.wildcard(); got != tc.wildcard {
 			t.Errorf("%s: wildcard = %s, want %s", tc.pattern, got, tc.wildcard)
 		}
+	}
+}
+
+// TestLoadConfig: the defaults (gzip, 90 s, a batching queue of records), contrib's names for
+// the same settings, and the options a contrib user expects, read from testdata/config.yaml.
+func TestLoadConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(name string) *Config {
+		t.Helper()
+		cfg := createDefaultConfig().(*Config)
+		sub, err := cm.Sub(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sub.Unmarshal(cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return cfg
+	}
+	def := load(TypeStr)
+	if def.Compression != "gzip" || def.Timeout.Timeout != 90*time.Second {
+		t.Errorf("defaults: compression %q, timeout %s; want gzip, 90s", def.Compression, def.Timeout.Timeout)
+	}
+	q := def.QueueConfig.Get()
+	if q == nil || q.Batch.Get() == nil || q.Sizer.String() != "items" || q.Batch.Get().MinSize != 1000 || q.Batch.Get().MaxSize != 5000 || !q.BlockOnOverflow {
+		t.Errorf("defaults: the queue must count records, block when full and batch 1,000–5,000 of them: %+v", q)
+	}
+
+	c := load(TypeStr + "/contrib_names")
+	if c.username() != "elastic" || string(c.Password) != "changeme" || string(c.Headers["X-Tenant"]) != "recobs" || c.Compression != "none" || c.Timeout.Timeout != 30*time.Second {
+		t.Errorf("contrib_names: %+v", c)
+	}
+	a := load(TypeStr + "/auth_extension")
+	if got := a.Auth.Get(); got == nil || got.AuthenticatorID.String() != "oauth2client" {
+		t.Errorf("auth_extension: authenticator %v", got)
+	}
+	if b := a.QueueConfig.Get().Batch.Get(); a.QueueConfig.Get().QueueSize != 200000 || b.FlushTimeout != 5*time.Second || b.MinSize != 2000 || b.MaxSize != 8000 {
+		t.Errorf("auth_extension: queue %+v", a.QueueConfig.Get())
 	}
 }

@@ -189,7 +189,7 @@ func TestPartialBulkRetry(t *testing.T) {
 			return
 		}
 		bulks++
-		body, _ := io.ReadAll(r.Body)
+		body := readBody(r)
 		lines := strings.Split(strings.TrimSpace(string(body)), "\n")
 		var items []string
 		for i := 0; i < len(lines); i += 2 {

@@ -2,6 +2,7 @@ package elasticsearchexporter // import "github.com/recobs/recobs/exporters/elas
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -25,6 +26,22 @@ func createDefaultConfig() component.Config {
 	// Losing logs while Elasticsearch is down is the failure we exist to prevent: a full
 	// queue pushes back on the pipeline instead of dropping.
 	queue.BlockOnOverflow = true
+	// Counted in records, and batched by default: one record a _bulk request would cost
+	// Elasticsearch a request per log line. 50,000 records in memory (about 50 MB of recsvc's
+	// lines at worst); with storage set the queue is on disk and can be much larger.
+	queue.Sizer = exporterhelper.RequestSizerTypeItems
+	queue.QueueSize = 50_000
+	queue.NumConsumers = 4
+	queue.Batch = configoptional.Some(exporterhelper.BatchConfig{
+		FlushTimeout: time.Second,
+		Sizer:        exporterhelper.RequestSizerTypeItems,
+		MinSize:      1_000,
+		MaxSize:      5_000,
+	})
+	// A bulk of up to bulk_max_bytes against a busy cluster: contrib's exporter allows 90 s;
+	// the collector's default of 5 s would retry bulks Elasticsearch is still indexing.
+	timeout := exporterhelper.NewDefaultTimeoutConfig()
+	timeout.Timeout = 90 * time.Second
 	backoff := configretry.NewDefaultBackOffConfig()
 	backoff.MaxElapsedTime = 0 // retry until delivered; the queue bounds memory
 	return &Config{
@@ -34,7 +51,8 @@ func createDefaultConfig() component.Config {
 		// Elasticsearch's guidance is 5–15 MB a bulk; its own hard limit is 100 MB.
 		BulkMaxBytes: 8 << 20,
 		Template:     TemplateConfig{Name: "recommendations", Shards: 1, Replicas: 1},
-		Timeout:      exporterhelper.NewDefaultTimeoutConfig(),
+		Compression:  "gzip",
+		Timeout:      timeout,
 		QueueConfig:  configoptional.Some(queue),
 		BackOff:      backoff,
 	}

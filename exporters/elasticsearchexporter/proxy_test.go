@@ -36,8 +36,7 @@ type flakyProxy struct {
 
 func (p *flakyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasSuffix(r.URL.Path, "/_bulk") {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		body := readBody(r)
 		p.mu.Lock()
 		refuse := p.fail > 0 && !bytes.Contains(body, []byte("-dead-letter\""))
 		if refuse {

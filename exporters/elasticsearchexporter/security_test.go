@@ -21,12 +21,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
-	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configauth"
 	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.uber.org/zap"
@@ -38,14 +41,19 @@ import (
 const (
 	testUser     = "recobs_writer"
 	testPassword = "pa55-never-logged"
-	testAPIKey   = "a3LZ1ENvbmZpZGVudGlhbA==" // base64 id:key, as Kibana hands it out
+	testAPIKey   = "a3LZ1ENvbmZpZGVudGlhbA=="  // base64 id:key, as Kibana hands it out
+	testToken    = "tenant-token-never-logged" // what a proxy in front of Elasticsearch may ask for in a header
 )
+
+// proxyCounts is what the secured proxy saw: requests whose body came gzipped (forwarded as
+// they are: the real Elasticsearch decompresses them).
+type proxyCounts struct{ gzipped, plain atomic.Int64 }
 
 // securedElasticsearch puts a TLS-terminating, credential-checking proxy in front of the
 // real Elasticsearch (the integration-test distribution has no security module), so the
 // exporter's TLS verification, basic auth and API key are exercised end to end. It returns
 // the proxy's URL and the file of the CA that signed its certificate.
-func securedElasticsearch(t *testing.T, esURL string) (string, string) {
+func securedElasticsearch(t *testing.T, esURL string, seen *proxyCounts) (string, string) {
 	t.Helper()
 	caCert, caKey := newCA(t)
 	leaf := newLeaf(t, caCert, caKey)
@@ -63,7 +71,15 @@ func securedElasticsearch(t *testing.T, esURL string) (string, string) {
 		// Elasticsearch matches the scheme without regard to case (the client sends "APIKey").
 		scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		authorised := (basic && user == testUser && pass == testPassword) ||
-			(strings.EqualFold(scheme, "ApiKey") && key == testAPIKey)
+			(strings.EqualFold(scheme, "ApiKey") && key == testAPIKey) ||
+			r.Header.Get("X-Tenant-Token") == testToken
+		if seen != nil && r.ContentLength != 0 {
+			if r.Header.Get("Content-Encoding") == "gzip" {
+				seen.gzipped.Add(1)
+			} else {
+				seen.plain.Add(1)
+			}
+		}
 		if !authorised {
 			w.Header().Set("X-Elastic-Product", "Elasticsearch")
 			w.Header().Set("Content-Type", "application/json")
@@ -122,12 +138,42 @@ func newLeaf(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey) tls.Ce
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-// TestTLSAndCredentials: over verified TLS, basic auth and an API key both deliver into the
-// real Elasticsearch; an unknown CA and a wrong password fail retryably (the documents stay
-// queued, never dropped); no secret ever appears in the exporter's logs or errors.
+// headerAuth is a collector authenticator extension (as oauth2client or bearertokenauth are)
+// that signs each request with an API key.
+type headerAuth struct {
+	component.StartFunc
+	component.ShutdownFunc
+	key string
+}
+
+func (a headerAuth) RoundTripper(base http.RoundTripper) (http.RoundTripper, error) {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "ApiKey "+a.key)
+		return base.RoundTrip(r)
+	}), nil
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// hostWith is a host with the given extensions.
+type hostWith map[component.ID]component.Component
+
+func (h hostWith) GetExtensions() map[component.ID]component.Component { return h }
+
+// TestTLSAndCredentials: over verified TLS, basic auth (under username or contrib's user), an
+// API key, an authenticator extension and a header a proxy asks for all deliver into the real
+// Elasticsearch, with gzipped bodies unless compression is none; an unknown CA and a wrong
+// password fail retryably (the documents stay queued, never dropped); no secret ever appears
+// in the exporter's logs or errors.
 func TestTLSAndCredentials(t *testing.T) {
 	esURL := testenv.ElasticsearchURL(t)
-	proxyURL, caFile := securedElasticsearch(t, esURL)
+	seen := &proxyCounts{}
+	proxyURL, caFile := securedElasticsearch(t, esURL, seen)
+	authID := component.MustNewID("headerauth")
+	host := hostWith{authID: headerAuth{key: testAPIKey}}
 	otherCA, _ := newCA(t)
 	otherCAFile := filepath.Join(t.TempDir(), "other-ca.pem")
 	if err := os.WriteFile(otherCAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: otherCA.Raw}), 0o600); err != nil {
@@ -153,6 +199,15 @@ func TestTLSAndCredentials(t *testing.T) {
 		{"API key over verified TLS", func(c *Config) {
 			c.APIKey, c.TLS.CAFile = configopaque.String(testAPIKey), caFile
 		}, true, ""},
+		{"contrib's user, uncompressed", func(c *Config) {
+			c.User, c.Password, c.TLS.CAFile, c.Compression = testUser, configopaque.String(testPassword), caFile, "none"
+		}, true, ""},
+		{"authenticator extension", func(c *Config) {
+			c.Auth, c.TLS.CAFile = configoptional.Some(configauth.Config{AuthenticatorID: authID}), caFile
+		}, true, ""},
+		{"header", func(c *Config) {
+			c.Headers, c.TLS.CAFile = map[string]configopaque.String{"X-Tenant-Token": testToken}, caFile
+		}, true, ""},
 		{"certificate from an unknown CA", func(c *Config) {
 			c.Username, c.Password, c.TLS.CAFile = testUser, configopaque.String(testPassword), otherCAFile
 		}, false, "certificate"},
@@ -177,10 +232,11 @@ func TestTLSAndCredentials(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := exp.start(context.Background(), componenttest.NewNopHost()); err != nil {
+			if err := exp.start(context.Background(), host); err != nil {
 				t.Fatal(err)
 			}
 			defer func() { _ = exp.shutdown(context.Background()) }()
+			gzipped, plain := seen.gzipped.Load(), seen.plain.Load()
 			now := time.Now()
 			ld := logsAt(
 				record(now, "a", map[string]any{"request_id": fmt.Sprintf("case%d-1", i)}),
@@ -194,6 +250,12 @@ func TestTLSAndCredentials(t *testing.T) {
 				refresh(t, es, prefix+"-*")
 				if n := count(t, es, prefix+"-2*", fmt.Sprintf(`{"query":{"prefix":{"request_id":"case%d-"}}}`, i)); n != 2 {
 					t.Fatalf("want 2 documents in the real Elasticsearch, got %d", n)
+				}
+				if cfg.Compression == "gzip" && (seen.gzipped.Load() == gzipped || seen.plain.Load() != plain) {
+					t.Fatalf("compression gzip: %d gzipped and %d plain bodies", seen.gzipped.Load()-gzipped, seen.plain.Load()-plain)
+				}
+				if cfg.Compression == "none" && (seen.plain.Load() == plain || seen.gzipped.Load() != gzipped) {
+					t.Fatalf("compression none: %d gzipped and %d plain bodies", seen.gzipped.Load()-gzipped, seen.plain.Load()-plain)
 				}
 				return
 			}
@@ -217,7 +279,7 @@ func TestTLSAndCredentials(t *testing.T) {
 
 func assertNoSecret(t *testing.T, s string) {
 	t.Helper()
-	for _, secret := range []string{testPassword, testAPIKey} {
+	for _, secret := range []string{testPassword, testAPIKey, testToken} {
 		if strings.Contains(s, secret) {
 			t.Fatalf("a secret leaked: %s", s)
 		}
