@@ -1,0 +1,9 @@
+package redconnector
+
+import (
+	"testing"
+
+	"github.com/recobs/recobs/internal/lifecycletest"
+)
+
+func TestLifecycle(t *testing.T) { lifecycletest.Run(t, NewFactory(), nil) }
