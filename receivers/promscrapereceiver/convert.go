@@ -1,6 +1,7 @@
 package promscrapereceiver // import "github.com/recobs/recobs/receivers/promscrapereceiver"
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -368,7 +369,7 @@ func (pt *point) histogramTo(dps pmetric.HistogramDataPointSlice) {
 	if !pt.hasCount && !pt.stale {
 		return // a histogram without _count is not a histogram (contrib drops it too)
 	}
-	slices.SortFunc(pt.bounds, func(a, b bound) int { return compareFloat(a.at, b.at) })
+	slices.SortFunc(pt.bounds, func(a, b bound) int { return cmp.Compare(a.at, b.at) })
 	bounds := pt.bounds
 	if n := len(bounds); n > 0 && math.IsInf(bounds[n-1].at, 1) {
 		bounds = bounds[:n-1] // +Inf is the count
@@ -427,7 +428,7 @@ func (pt *point) summaryTo(dps pmetric.SummaryDataPointSlice) {
 	if pt.hasSum {
 		dp.SetSum(pt.sum)
 	}
-	slices.SortFunc(pt.bounds, func(a, b bound) int { return compareFloat(a.at, b.at) })
+	slices.SortFunc(pt.bounds, func(a, b bound) int { return cmp.Compare(a.at, b.at) })
 	for _, q := range pt.bounds {
 		qv := dp.QuantileValues().AppendEmpty()
 		qv.SetQuantile(q.at)
@@ -492,16 +493,6 @@ func decodeHex(dst []byte, s string) bool {
 		dst[i] = byte(v)
 	}
 	return true
-}
-
-func compareFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func msToTimestamp(ms int64) pcommon.Timestamp { return pcommon.Timestamp(ms * 1e6) }
