@@ -56,7 +56,8 @@ func (c *Config) Validate() error {
 	case c.Endpoint == "" && !c.Scrape.HasValue():
 		errs = append(errs, errors.New("endpoint: a remote-write URL is required unless scrape is set"))
 	case c.Endpoint != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == ""):
-		errs = append(errs, fmt.Errorf("endpoint: %q is not an http(s) URL of a remote-write receiver", c.Endpoint))
+		// Never the URL itself: it may carry user:password.
+		errs = append(errs, errors.New("endpoint: not an http(s) URL of a remote-write receiver"))
 	}
 	if s := c.Scrape.Get(); s != nil {
 		if s.NetAddr.Endpoint == "" {
