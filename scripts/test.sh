@@ -12,7 +12,7 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 [[ -z "$unformatted" ]] || die "gofmt needed: $unformatted"
 go vet ./...
 
-log "drift check: collector/ against builder-config.yaml"
+log "drift check: collector/ and collector/gateway/ against their builder configs"
 "$RECOBS_ROOT/scripts/gen-collector.sh" --check
 
 # Kafka too: the scale-out test runs two gateways behind it.
