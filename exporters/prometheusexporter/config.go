@@ -7,6 +7,7 @@ package prometheusexporter // import "github.com/recobs/recobs/exporters/prometh
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"time"
 
@@ -31,6 +32,12 @@ type Config struct {
 	ResourceToLabels []string `mapstructure:"resource_to_labels"`
 	// ExternalLabels are added to every series.
 	ExternalLabels map[string]string `mapstructure:"external_labels"`
+	// ConstLabels is contrib's prometheus exporter's name for the same thing, accepted so its
+	// config moves over; set one of the two.
+	ConstLabels map[string]string `mapstructure:"const_labels"`
+	// ResourceToTelemetryConversion, as in contrib's exporters: when enabled, every resource
+	// attribute becomes a label on every series (not only those in resource_to_labels).
+	ResourceToTelemetryConversion ResourceToTelemetryConfig `mapstructure:"resource_to_telemetry_conversion"`
 	// MaxBatchSizeBytes caps a remote-write request's size before compression (contrib's
 	// default, 3 MB); a larger batch goes in several requests, and one a proxy still refuses
 	// with 413 is halved.
@@ -38,6 +45,19 @@ type Config struct {
 
 	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
 	BackOff     configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
+}
+
+// ResourceToTelemetryConfig is contrib's switch for copying resource attributes onto series.
+type ResourceToTelemetryConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+}
+
+// externalLabels are the labels every series gets, under either name.
+func (c *Config) externalLabels() map[string]string {
+	if len(c.ConstLabels) > 0 {
+		return c.ConstLabels
+	}
+	return c.ExternalLabels
 }
 
 // ScrapeConfig is the scrape endpoint: where it listens, and how many series it holds.
@@ -57,7 +77,12 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("endpoint: a remote-write URL is required unless scrape is set"))
 	case c.Endpoint != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == ""):
 		// Never the URL itself: it may carry user:password.
-		errs = append(errs, errors.New("endpoint: not an http(s) URL of a remote-write receiver"))
+		msg := "endpoint: not an http(s) URL of a remote-write receiver"
+		if _, _, hostPort := net.SplitHostPort(c.Endpoint); hostPort == nil {
+			// contrib's prometheus exporter's endpoint is where it listens to be scraped.
+			msg += "; to be scraped at a host:port, as contrib's prometheus exporter is, set scrape.endpoint"
+		}
+		errs = append(errs, errors.New(msg))
 	}
 	if s := c.Scrape.Get(); s != nil {
 		if s.NetAddr.Endpoint == "" {
@@ -73,7 +98,10 @@ func (c *Config) Validate() error {
 	if c.MaxBatchSizeBytes < 1 {
 		errs = append(errs, errors.New("max_batch_size_bytes: must be positive"))
 	}
-	for k := range c.ExternalLabels {
+	if len(c.ExternalLabels) > 0 && len(c.ConstLabels) > 0 {
+		errs = append(errs, errors.New("const_labels: set either const_labels or external_labels (the same setting), not both"))
+	}
+	for k := range c.externalLabels() {
 		if k == "" || k == "__name__" {
 			errs = append(errs, fmt.Errorf("external_labels: %q is not a usable label name", k))
 		}

@@ -74,6 +74,36 @@ func TestRealPrometheus(t *testing.T) {
 	}
 }
 
+// TestRealPrometheusContribNames: contrib's const_labels and resource_to_telemetry_conversion
+// reach the real Prometheus as labels on the series (without the conversion, a resource
+// attribute is only on target_info).
+func TestRealPrometheusContribNames(t *testing.T) {
+	base := testenv.PrometheusURL(t)
+	for _, convert := range []bool{false, true} {
+		cfg := createDefaultConfig().(*Config)
+		cfg.Endpoint = base + "/api/v1/write"
+		cfg.Namespace = testenv.UniqueName("c")
+		cfg.ConstLabels = map[string]string{"cluster": "eu-1"}
+		cfg.ResourceToTelemetryConversion.Enabled = convert
+		exp := startExporter(t, cfg)
+		md := fixture()
+		setTimestamps(md, time.Now())
+		if err := exp.push(context.Background(), md); err != nil {
+			t.Fatal(err)
+		}
+		withPod := cfg.Namespace + `_red_requests_total{cluster="eu-1",job="recsvc",instance="pod-1",k8s_pod_name="recsvc-0"}`
+		withoutPod := cfg.Namespace + `_red_requests_total{cluster="eu-1",job="recsvc",instance="pod-1",k8s_pod_name=""}`
+		want := withoutPod
+		if convert {
+			want = withPod
+		}
+		testenv.Eventually(t, 30*time.Second, func() bool { return promQuery(base, want) == "42" }, "%s not 42 (resource_to_telemetry_conversion %t)", want, convert)
+		if convert && promQuery(base, withoutPod) != "" || !convert && promQuery(base, withPod) != "" {
+			t.Errorf("resource_to_telemetry_conversion %t: the series has the wrong labels", convert)
+		}
+	}
+}
+
 // startExporter starts an exporter with cfg, shut down when the test ends.
 func startExporter(tb testing.TB, cfg *Config) *promExporter {
 	tb.Helper()

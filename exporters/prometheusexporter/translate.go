@@ -18,10 +18,11 @@ import (
 // translator turns OTLP metrics into remote-write series, following the OpenTelemetry →
 // Prometheus compatibility specification.
 type translator struct {
-	namer    otlptranslator.MetricNamer
-	labels   otlptranslator.LabelNamer
-	promote  []string
-	external map[string]string
+	namer      otlptranslator.MetricNamer
+	labels     otlptranslator.LabelNamer
+	promote    []string
+	promoteAll bool // resource_to_telemetry_conversion: every resource attribute
+	external   map[string]string
 }
 
 // skipped counts points that have no faithful Prometheus form, by reason.
@@ -31,10 +32,11 @@ type skipped struct {
 
 func newTranslator(cfg *Config) *translator {
 	return &translator{
-		namer:    otlptranslator.NewMetricNamer(cfg.Namespace, otlptranslator.UnderscoreEscapingWithSuffixes),
-		labels:   otlptranslator.LabelNamer{},
-		promote:  cfg.ResourceToLabels,
-		external: cfg.ExternalLabels,
+		namer:      otlptranslator.NewMetricNamer(cfg.Namespace, otlptranslator.UnderscoreEscapingWithSuffixes),
+		labels:     otlptranslator.LabelNamer{},
+		promote:    cfg.ResourceToLabels,
+		promoteAll: cfg.ResourceToTelemetryConversion.Enabled,
+		external:   cfg.externalLabels(),
 	}
 }
 
@@ -88,6 +90,16 @@ func (t *translator) resourceLabels(res pcommon.Resource) (labelSet, labelSet) {
 		if v, ok := attrs.Get(k); ok {
 			ls.add(&t.labels, k, v.AsString())
 		}
+	}
+	if t.promoteAll {
+		attrs.Range(func(k string, v pcommon.Value) bool {
+			switch k {
+			case "service.name", "service.namespace", "service.instance.id": // job and instance
+			default:
+				ls.add(&t.labels, k, v.AsString())
+			}
+			return true
+		})
 	}
 	// target_info carries every other resource attribute, joinable on job and instance.
 	info := labelSet{}

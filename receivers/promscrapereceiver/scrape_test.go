@@ -18,6 +18,23 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 )
 
+// gaugeValue is the first point of the gauge name in md.
+func gaugeValue(md pmetric.Metrics, name string) (float64, bool) {
+	rms := md.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		sms := rms.At(i).ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			ms := sms.At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				if m := ms.At(k); m.Name() == name && m.Type() == pmetric.MetricTypeGauge && m.Gauge().DataPoints().Len() > 0 {
+					return m.Gauge().DataPoints().At(0).DoubleValue(), true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
 func testConfig(targets ...string) *Config {
 	c := createDefaultConfig().(*Config)
 	c.JobName, c.Targets = "test", targets
