@@ -1,13 +1,13 @@
 package elasticsearchexporter
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/config/configopaque"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/recobs/recobs/internal/configtest"
 )
 
 func TestConfigValidateNamesTheField(t *testing.T) {
@@ -77,24 +77,13 @@ func TestIndexPattern(t *testing.T) {
 // TestLoadConfig: the defaults (gzip, 90 s, a batching queue of records), contrib's names for
 // the same settings, and the options a contrib user expects, read from testdata/config.yaml.
 func TestLoadConfig(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	load := func(name string) *Config {
 		t.Helper()
-		cfg := createDefaultConfig().(*Config)
-		sub, err := cm.Sub(name)
+		cfg, err := configtest.Load(t, NewFactory(), name)
 		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sub.Unmarshal(cfg); err != nil {
-			t.Fatal(err)
-		}
-		if err := cfg.Validate(); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		return cfg
+		return cfg.(*Config)
 	}
 	def := load(TypeStr)
 	if def.Compression != "gzip" || def.Timeout.Timeout != 90*time.Second {

@@ -32,12 +32,9 @@ func createDefaultConfig() component.Config {
 	queue.Sizer = exporterhelper.RequestSizerTypeItems
 	queue.QueueSize = 50_000
 	queue.NumConsumers = 4
-	queue.Batch = configoptional.Some(exporterhelper.BatchConfig{
-		FlushTimeout: time.Second,
-		Sizer:        exporterhelper.RequestSizerTypeItems,
-		MinSize:      1_000,
-		MaxSize:      5_000,
-	})
+	batch := exporterhelper.NewDefaultBatchConfig() // keeps its partition defaults
+	batch.FlushTimeout, batch.Sizer, batch.MinSize, batch.MaxSize = time.Second, exporterhelper.RequestSizerTypeItems, 1_000, 5_000
+	queue.Batch = configoptional.Some(batch)
 	// A bulk of up to bulk_max_bytes against a busy cluster: contrib's exporter allows 90 s;
 	// the collector's default of 5 s would retry bulks Elasticsearch is still indexing.
 	timeout := exporterhelper.NewDefaultTimeoutConfig()

@@ -7,11 +7,13 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 )
 
 // Load returns the entry name (e.g. "log_category/full") of testdata/config.yaml decoded over
-// f's default config, and the config's Validate error.
+// f's default config, and the error the collector's own validation gives it: every nested
+// Validate (a queue's, a batch's, ...), not only the component's.
 func Load(t *testing.T, f component.Factory, name string) (component.Config, error) {
 	t.Helper()
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
@@ -26,8 +28,5 @@ func Load(t *testing.T, f component.Factory, name string) (component.Config, err
 	if err := sub.Unmarshal(cfg); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	if v, ok := cfg.(interface{ Validate() error }); ok {
-		return cfg, v.Validate()
-	}
-	return cfg, nil
+	return cfg, confmap.Validate(cfg)
 }

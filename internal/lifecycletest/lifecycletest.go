@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -27,6 +28,10 @@ func Run(t *testing.T, f component.Factory, cfg component.Config) {
 	t.Helper()
 	if cfg == nil {
 		cfg = f.CreateDefaultConfig()
+	}
+	// What the collector does first: every nested Validate, not only the component's own.
+	if err := confmap.Validate(cfg); err != nil {
+		t.Fatalf("%s: the config does not validate: %v", f.Type(), err)
 	}
 	creators := creatorsOf(t, f, cfg)
 	if len(creators) == 0 {
