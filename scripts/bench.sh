@@ -88,7 +88,7 @@ go run ./bench/compare -recobs "$RECOBS_ROOT/bin/otelcol-recobs" -gateway "$RECO
   -telemetrygen "$(command -v telemetrygen)" -lines "$RECOBS_BENCH_LINES" -dir "$RECOBS_STATE" | tee "$out/compare.txt"
 
 log "RED derivation on the same 1,000-span batch: red_metrics vs contrib's spanmetrics"
-ours=$(go test -run '^$' -bench 'BenchmarkConsumeFixture$' -benchtime "${BENCHTIME:-2s}" ./processors/redconnector/ | awk '/spans\/s/ {for (i=1;i<=NF;i++) if ($(i+1)=="spans/s") print $i}')
+ours=$(go test -run '^$' -bench 'BenchmarkConsumeFixture$' -benchtime "${BENCHTIME:-2s}" ./connectors/redconnector/ | awk '/spans\/s/ {for (i=1;i<=NF;i++) if ($(i+1)=="spans/s") print $i}')
 theirs=$(cd bench/spanmetricsref && go test -run '^$' -bench . -benchtime "${BENCHTIME:-2s}" . | awk '/spans\/s/ {for (i=1;i<=NF;i++) if ($(i+1)=="spans/s") print $i}')
 awk -v a="$ours" -v b="$theirs" 'BEGIN {printf "red_metrics %.0f spans/s, spanmetrics %.0f spans/s (one goroutine each: spans per CPU-second): %.2f×\n", a, b, a/b}' | tee "$out/red-vs-spanmetrics.txt"
 

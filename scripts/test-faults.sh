@@ -27,7 +27,7 @@ fuzz FuzzAppendString 500000x ./internal/jsonenc/
 log "edge tests (real backends, in-process collectors' components)"
 RECOBS_BACKENDS=required go test -count=1 -timeout 10m \
   -run 'TestNoStatusDropsABatch|TestOneBadSampleDoesNotRejectTheBatch|TestBodyLimitSplitsTheRequest|TestSocket|TestOverLongLine|TestRotationWhileStopped|TestDeletedBeforeReadIsCounted|TestRecordUIDIsTheLineNotTheRead|TestRefusedFlush|TestExpiringSeries|TestShutdownCountsWhatItCannotRelease' \
-  ./exporters/... ./receivers/... ./processors/...
+  ./exporters/... ./receivers/... ./processors/... ./connectors/...
 
 log "fault-injection suite"
 RECOBS_BACKENDS=required go test -tags faults -count=1 -timeout 20m -v ./internal/faults/... 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)'

@@ -1,4 +1,4 @@
-package redconnector // import "github.com/recobs/recobs/processors/redconnector"
+package redconnector // import "github.com/recobs/recobs/connectors/redconnector"
 
 import (
 	"context"
@@ -66,7 +66,7 @@ func newConnector(cfg *Config, set component.TelemetrySettings, next consumer.Me
 			"producer": ptrace.SpanKindProducer, "internal": ptrace.SpanKindInternal,
 		}[k]] = true
 	}
-	meter := set.MeterProvider.Meter("github.com/recobs/recobs/processors/redconnector")
+	meter := set.MeterProvider.Meter("github.com/recobs/recobs/connectors/redconnector")
 	c, err := meter.Int64Counter(
 		"recobs_red_overflow_points", metric.WithDescription("Spans counted in the overflow series because max_series was reached."), metric.WithUnit("{span}"))
 	if err != nil {
@@ -266,7 +266,7 @@ func (r *red) flush(ctx context.Context) error {
 			rm.Resource().Attributes().PutStr("service.instance.id", instance)
 		}
 		sm := rm.ScopeMetrics().AppendEmpty()
-		sm.Scope().SetName("github.com/recobs/recobs/processors/redconnector")
+		sm.Scope().SetName("github.com/recobs/recobs/connectors/redconnector")
 		f := family{sm.Metrics().AppendEmpty(), sm.Metrics().AppendEmpty(), sm.Metrics().AppendEmpty()}
 		for _, m := range []struct {
 			metric     pmetric.Metric

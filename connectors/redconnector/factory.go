@@ -1,4 +1,4 @@
-package redconnector // import "github.com/recobs/recobs/processors/redconnector"
+package redconnector // import "github.com/recobs/recobs/connectors/redconnector"
 
 import (
 	"context"

@@ -3,7 +3,7 @@
 // pipeline stages). Its series are capped, idle ones expire without a live counter ever
 // resetting, and every histogram bucket and counter carries an exemplar pointing at a real
 // span, so a RED panel links to Jaeger.
-package redconnector // import "github.com/recobs/recobs/processors/redconnector"
+package redconnector // import "github.com/recobs/recobs/connectors/redconnector"
 
 import (
 	"errors"
