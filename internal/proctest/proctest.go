@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -21,15 +22,57 @@ import (
 	"github.com/recobs/recobs/internal/testenv"
 )
 
-// FreePort returns a loopback address nothing listens on right now.
+// FreePort returns a loopback address nothing listens on right now, for a program under test to
+// listen on. It is taken below the kernel's ephemeral range: a port the kernel hands out for
+// ":0" comes from the range it also gives outgoing connections, and one such connection made
+// between this check and the program's own listen once took a collector's port ("address
+// already in use"). Below the range only listeners compete, and a random pick among thousands
+// keeps two tests from choosing the same one.
 func FreePort(t testing.TB) string {
 	t.Helper()
+	low := ephemeralLow()
+	for range 200 {
+		if low < 2048 {
+			break // no room below the range: let the kernel choose
+		}
+		port := low/2 + rand.IntN(low/2)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		addr := l.Addr().String()
+		l.Close()
+		return addr
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// exited is true once the process pid has ended (a zombie until it is waited for).
+func exited(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false // no /proc: rely on the deadline
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (32768 if unknown).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	var low, high int
+	if _, err := fmt.Sscan(string(b), &low, &high); err != nil || low <= 0 {
+		return 32768
+	}
+	return low
 }
 
 // Build compiles pkg (relative to the calling test's directory) into a temp dir; Go's build
@@ -86,6 +129,9 @@ func Start(t testing.TB, name, bin string, args []string, env map[string]string,
 		}
 	})
 	testenv.Eventually(t, 60*time.Second, func() bool {
+		if exited(p.Cmd.Process.Pid) { // not waiting a minute for a program that is gone
+			t.Fatalf("%s exited before it was ready; output:\n%s", name, p.log)
+		}
 		c := http.Client{Timeout: 2 * time.Second}
 		res, err := c.Get(readyURL)
 		if err != nil {
