@@ -303,8 +303,10 @@ func (pt *point) cumulative(f *family) (float64, bool) {
 	return 0, false
 }
 
-// appendTo writes the exposition's families as OTLP metrics.
-func (x *exposition) appendTo(ms pmetric.MetricSlice) {
+// appendTo writes the exposition's families as OTLP metrics. It returns the names of the
+// histograms it had to leave points out of (no _count, or buckets that decrease: OTLP cannot
+// carry them), so the scrape can say so instead of dropping them silently.
+func (x *exposition) appendTo(ms pmetric.MetricSlice) (dropped []string) {
 	for _, f := range x.families {
 		m := pmetric.NewMetric()
 		m.SetName(f.name)
@@ -328,7 +330,9 @@ func (x *exposition) appendTo(ms pmetric.MetricSlice) {
 			h := m.SetEmptyHistogram()
 			h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 			for _, pt := range f.points {
-				pt.histogramTo(h.DataPoints())
+				if !pt.histogramTo(h.DataPoints()) {
+					dropped = append(dropped, f.name)
+				}
 			}
 		case pmetric.MetricTypeSummary:
 			s := m.SetEmptySummary()
@@ -340,6 +344,7 @@ func (x *exposition) appendTo(ms pmetric.MetricSlice) {
 			m.MoveTo(ms.AppendEmpty())
 		}
 	}
+	return dropped
 }
 
 func (pt *point) common(attrs pcommon.Map, start, ts func(pcommon.Timestamp), withStart bool) {
@@ -365,9 +370,10 @@ func (pt *point) numberTo(dps pmetric.NumberDataPointSlice, cumulative bool) {
 	exemplarsTo(pt.exemplars, dp.Exemplars())
 }
 
-func (pt *point) histogramTo(dps pmetric.HistogramDataPointSlice) {
+// histogramTo appends the point; false if it cannot be a histogram (it is then left out).
+func (pt *point) histogramTo(dps pmetric.HistogramDataPointSlice) bool {
 	if !pt.hasCount && !pt.stale {
-		return // a histogram without _count is not a histogram (contrib drops it too)
+		return false // a histogram without _count is not a histogram (contrib drops it too)
 	}
 	slices.SortFunc(pt.bounds, func(a, b bound) int { return cmp.Compare(a.at, b.at) })
 	bounds := pt.bounds
@@ -379,12 +385,12 @@ func (pt *point) histogramTo(dps pmetric.HistogramDataPointSlice) {
 		prev := 0.0
 		for _, b := range bounds {
 			if math.IsNaN(b.value) || b.value < prev {
-				return // decreasing cumulative buckets: not a histogram OTLP can carry
+				return false // decreasing cumulative buckets: not a histogram OTLP can carry
 			}
 			prev = b.value
 		}
 		if math.IsNaN(pt.count) || pt.count < prev {
-			return
+			return false
 		}
 	}
 	dp := dps.AppendEmpty()
@@ -412,6 +418,7 @@ func (pt *point) histogramTo(dps pmetric.HistogramDataPointSlice) {
 		}
 	}
 	exemplarsTo(pt.exemplars, dp.Exemplars())
+	return true
 }
 
 func (pt *point) summaryTo(dps pmetric.SummaryDataPointSlice) {

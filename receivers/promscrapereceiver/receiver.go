@@ -141,7 +141,11 @@ func (s *targetScraper) scrape(ctx context.Context) {
 	sm := rm.ScopeMetrics().AppendEmpty()
 	sm.Scope().SetName(scopeName)
 	sm.Scope().SetVersion(s.r.set.BuildInfo.Version)
-	x.appendTo(sm.Metrics())
+	if dropped := x.appendTo(sm.Metrics()); len(dropped) > 0 {
+		// Logged at every scrape that has them: the target exposes broken histograms.
+		s.r.set.Logger.Warn("Histogram points left out: no _count, or buckets that decrease (OTLP cannot carry them)",
+			zap.String("target", s.url), zap.Strings("metrics", dropped))
+	}
 	// The series Prometheus adds to every scrape (contrib's receiver forwards the same five).
 	for _, g := range [...]struct {
 		name, help, unit string

@@ -136,6 +136,18 @@ func TestDisappearedSeriesEnd(t *testing.T) {
 	assert.Empty(t, m.series)
 }
 
+// TestBrokenHistogramIsNamed: a histogram OTLP cannot carry (buckets that decrease, no _count)
+// is left out of the scrape, and named for the scrape's warning rather than dropped silently.
+func TestBrokenHistogramIsNamed(t *testing.T) {
+	x, err := parse([]byte("# TYPE h histogram\nh_bucket{le=\"1\"} 5\nh_bucket{le=\"2\"} 3\nh_bucket{le=\"+Inf\"} 5\nh_count 5\nh_sum 1\n"+
+		"# TYPE n histogram\nn_bucket{le=\"+Inf\"} 1\nn_sum 1\n# TYPE ok histogram\nok_bucket{le=\"+Inf\"} 1\nok_count 1\n"), "text/plain", 1, testConfig("h:1"), nil)
+	require.NoError(t, err)
+	ms := pmetric.NewMetricSlice()
+	assert.Equal(t, []string{"h", "n"}, x.appendTo(ms))
+	require.Equal(t, 1, ms.Len())
+	assert.Equal(t, "ok", ms.At(0).Name())
+}
+
 func TestMalformedExpositionFailsTheScrape(t *testing.T) {
 	_, err := parse([]byte("# TYPE c counter\nc{k=\"a} 1\n"), "text/plain", 1, testConfig("h:1"), nil)
 	require.Error(t, err)
