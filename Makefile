@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 BIN   := bin
 
-.PHONY: all deps build collector k8s-config check-generated run test test-faults bench lint clean backends-up backends-down
+.PHONY: all deps build collector metadata k8s-config check-generated run test test-faults bench lint clean backends-up backends-down
 
 all: build
 
@@ -13,13 +13,19 @@ deps:
 collector:
 	scripts/gen-collector.sh
 
+## metadata: regenerate what mdatagen derives from each component's metadata.yaml
+metadata:
+	scripts/gen-metadata.sh
+
 ## k8s-config: regenerate the collector ConfigMap from otelcol.yaml
 k8s-config:
 	scripts/k8s-config.sh
 
-## check-generated: fail when collector/ or collector/gateway/ drifts from what ocb would generate
+## check-generated: fail when collector/, collector/gateway/ or a component's generated files drift
+## from what ocb and mdatagen would generate
 check-generated:
 	scripts/gen-collector.sh --check
+	scripts/gen-metadata.sh --check
 
 ## build: the two collector distributions (sidecar, gateway), recsvc and its load generator
 # The collectors are static, as ocb and the Dockerfile build them: a cgo build maps libc and

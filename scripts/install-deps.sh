@@ -53,6 +53,7 @@ install_apt() {
 
 install_tools() {
   command -v builder >/dev/null || { log "go install ocb $OCB_VERSION"; go install "go.opentelemetry.io/collector/cmd/builder@$OCB_VERSION"; }
+  "$RECOBS_ROOT/scripts/install-mdatagen.sh" >/dev/null
 }
 
 # Only `make bench` needs these: OTel contrib's load generator (v0.161.0 is the newest the

@@ -14,6 +14,8 @@ go vet ./...
 
 log "drift check: collector/ and collector/gateway/ against their builder configs"
 "$RECOBS_ROOT/scripts/gen-collector.sh" --check
+log "drift check: the components' generated code and docs against their metadata.yaml"
+"$RECOBS_ROOT/scripts/gen-metadata.sh" --check
 
 # Kafka too: the scale-out test runs two gateways behind it.
 was_up=$("$RECOBS_ROOT/scripts/backends.sh" status | grep -c ': up' || true)

@@ -12,8 +12,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+
+	"github.com/recobs/recobs/connectors/redconnector/internal/metadata"
 )
 
 // OverflowAttribute marks the one series that takes points once max_series is reached.
@@ -53,8 +54,7 @@ type red struct {
 	overflow *series
 	key      []byte
 
-	overflowed metric.Int64Counter
-	refused    metric.Int64Counter
+	telemetry  *metadata.TelemetryBuilder
 	stop, done chan struct{}
 }
 
@@ -66,19 +66,12 @@ func newConnector(cfg *Config, set component.TelemetrySettings, next consumer.Me
 			"producer": ptrace.SpanKindProducer, "internal": ptrace.SpanKindInternal,
 		}[k]] = true
 	}
-	meter := set.MeterProvider.Meter("github.com/recobs/recobs/connectors/redconnector")
-	c, err := meter.Int64Counter(
-		"recobs_red_overflow_points", metric.WithDescription("Spans counted in the overflow series because max_series was reached."), metric.WithUnit("{span}"))
-	if err != nil {
-		return nil, err
-	}
-	refused, err := meter.Int64Counter("recobs_red_points_refused",
-		metric.WithDescription("RED points of a flush the next consumer refused; the next flush sends their cumulative values and exemplars again."), metric.WithUnit("{point}"))
+	tb, err := metadata.NewTelemetryBuilder(set)
 	if err != nil {
 		return nil, err
 	}
 	return &red{cfg: cfg, logger: set.Logger, next: next, kinds: kinds, now: time.Now,
-		series: map[string]*series{}, overflowed: c, refused: refused}, nil
+		series: map[string]*series{}, telemetry: tb}, nil
 }
 
 func (r *red) Capabilities() consumer.Capabilities { return consumer.Capabilities{MutatesData: false} }
@@ -157,7 +150,7 @@ func (r *red) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	}
 	r.mu.Unlock()
 	if overflowed > 0 {
-		r.overflowed.Add(ctx, overflowed)
+		r.telemetry.RedOverflowPoints.Add(ctx, overflowed)
 	}
 	return nil
 }
@@ -362,7 +355,7 @@ func (r *red) flush(ctx context.Context) error {
 	if err != nil {
 		// Cumulative values lose nothing: the next flush sends the new totals. What was
 		// moved out goes back for it.
-		r.refused.Add(ctx, int64(md.DataPointCount()))
+		r.telemetry.RedPointsRefused.Add(ctx, int64(md.DataPointCount()))
 		for _, t := range taken {
 			if t.to.traceID.IsEmpty() { // no newer exemplar took its place meanwhile
 				*t.to = t.ex

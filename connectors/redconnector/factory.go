@@ -7,15 +7,14 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
-)
 
-// TypeStr is the connector's component type as written in otelcol.yaml.
-const TypeStr = "red_metrics"
+	"github.com/recobs/recobs/connectors/redconnector/internal/metadata"
+)
 
 // NewFactory returns the connector factory for the collector builder.
 func NewFactory() connector.Factory {
-	return connector.NewFactory(component.MustNewType(TypeStr), createDefaultConfig,
-		connector.WithTracesToMetrics(createTracesToMetrics, component.StabilityLevelAlpha))
+	return connector.NewFactory(metadata.Type, createDefaultConfig,
+		connector.WithTracesToMetrics(createTracesToMetrics, metadata.TracesToMetricsStability))
 }
 
 func createDefaultConfig() component.Config {

@@ -8,6 +8,8 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 
 	"github.com/recobs/recobs/internal/configtest"
+
+	"github.com/recobs/recobs/exporters/elasticsearchexporter/internal/metadata"
 )
 
 func TestConfigValidateNamesTheField(t *testing.T) {
@@ -85,7 +87,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 		return cfg.(*Config)
 	}
-	def := load(TypeStr)
+	def := load(metadata.Type.String())
 	if def.Compression != "gzip" || def.Timeout.Timeout != 90*time.Second {
 		t.Errorf("defaults: compression %q, timeout %s; want gzip, 90s", def.Compression, def.Timeout.Timeout)
 	}
@@ -94,11 +96,11 @@ func TestLoadConfig(t *testing.T) {
 		t.Errorf("defaults: the queue must count records, block when full and batch 1,000–5,000 of them: %+v", q)
 	}
 
-	c := load(TypeStr + "/contrib_names")
+	c := load(metadata.Type.String() + "/contrib_names")
 	if c.username() != "elastic" || string(c.Password) != "changeme" || string(c.Headers["X-Tenant"]) != "recobs" || c.Compression != "none" || c.Timeout.Timeout != 30*time.Second {
 		t.Errorf("contrib_names: %+v", c)
 	}
-	a := load(TypeStr + "/auth_extension")
+	a := load(metadata.Type.String() + "/auth_extension")
 	if got := a.Auth.Get(); got == nil || got.AuthenticatorID.String() != "oauth2client" {
 		t.Errorf("auth_extension: authenticator %v", got)
 	}

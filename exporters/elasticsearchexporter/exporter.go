@@ -21,10 +21,11 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/recobs/recobs/internal/jsonenc"
+
+	"github.com/recobs/recobs/exporters/elasticsearchexporter/internal/metadata"
 )
 
 // compressionLevel is gzip's fastest. BenchmarkCompress measures what a level costs a
@@ -39,9 +40,9 @@ type esExporter struct {
 	// client is go-elasticsearch's transport; the requests are esapi's. Not elasticsearch.Client:
 	// its constructor builds every API of esapi (about 6 MB of the sidecar's binary) for the two
 	// this exporter sends.
-	client  *elastictransport.Client
-	conns   *http.Transport
-	metrics exporterMetrics
+	client    *elastictransport.Client
+	conns     *http.Transport
+	telemetry *metadata.TelemetryBuilder
 
 	templateMu    sync.Mutex
 	templateReady bool
@@ -49,28 +50,16 @@ type esExporter struct {
 	docBytes atomic.Int64 // the average encoded document of the last batch: sizes the next one's buffer
 }
 
-type exporterMetrics struct {
-	indexed, duplicates, retried, deadLettered metric.Int64Counter
-	bulkLatency                                metric.Float64Histogram
-}
-
 func newExporter(cfg *Config, set exporter.Settings) (*esExporter, error) {
 	pattern, err := parseIndexPattern(cfg.Index)
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
-	m := set.MeterProvider.Meter("github.com/recobs/recobs/exporters/elasticsearchexporter")
-	var em exporterMetrics
-	var errs [5]error
-	em.indexed, errs[0] = m.Int64Counter("recobs_elasticsearch_documents_indexed", metric.WithDescription("Documents Elasticsearch stored (201)."), metric.WithUnit("{document}"))
-	em.duplicates, errs[1] = m.Int64Counter("recobs_elasticsearch_documents_duplicate", metric.WithDescription("Documents already stored under the same _id (409 on create): a retry that would have duplicated."), metric.WithUnit("{document}"))
-	em.retried, errs[2] = m.Int64Counter("recobs_elasticsearch_documents_retried", metric.WithDescription("Documents handed back for retry after a 429, a 5xx or a failed request."), metric.WithUnit("{document}"))
-	em.deadLettered, errs[3] = m.Int64Counter("recobs_elasticsearch_documents_dead_lettered", metric.WithDescription("Documents Elasticsearch refused for good, written to the dead-letter index."), metric.WithUnit("{document}"))
-	em.bulkLatency, errs[4] = m.Float64Histogram("recobs_elasticsearch_bulk_duration", metric.WithDescription("Duration of _bulk requests."), metric.WithUnit("s"))
-	if err := errors.Join(errs[:]...); err != nil {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
 		return nil, err
 	}
-	return &esExporter{cfg: cfg, logger: set.Logger, pattern: pattern, metrics: em}, nil
+	return &esExporter{cfg: cfg, logger: set.Logger, pattern: pattern, telemetry: tb}, nil
 }
 
 func (e *esExporter) start(ctx context.Context, host component.Host) error {
@@ -191,7 +180,7 @@ func (e *esExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	}
 	items, err := e.bulk(ctx, docs, func(p *pending) (string, []byte) { return p.index, p.doc })
 	if err != nil {
-		e.metrics.retried.Add(ctx, int64(len(docs)))
+		e.telemetry.ElasticsearchDocumentsRetried.Add(ctx, int64(len(docs)))
 		return err
 	}
 
@@ -211,8 +200,8 @@ func (e *esExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 			deadItems = append(deadItems, it)
 		}
 	}
-	e.metrics.indexed.Add(ctx, indexed)
-	e.metrics.duplicates.Add(ctx, dup)
+	e.telemetry.ElasticsearchDocumentsIndexed.Add(ctx, indexed)
+	e.telemetry.ElasticsearchDocumentsDuplicate.Add(ctx, dup)
 
 	if len(dead) > 0 {
 		failed, err := e.deadLetter(ctx, dead, deadItems)
@@ -222,7 +211,7 @@ func (e *esExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		}
 	}
 	if len(retry) > 0 {
-		e.metrics.retried.Add(ctx, int64(len(retry)))
+		e.telemetry.ElasticsearchDocumentsRetried.Add(ctx, int64(len(retry)))
 		return consumererror.NewLogs(fmt.Errorf("%d of %d documents need a retry (429/5xx)", len(retry), len(docs)), subset(ld, retry))
 	}
 	return nil
@@ -374,7 +363,7 @@ func (e *esExporter) bulkRequest(ctx context.Context, docs []pending, target fun
 	}
 	start := time.Now()
 	res, err := esapi.BulkRequest{Body: &body, FilterPath: bulkFilter}.Do(ctx, e.client)
-	e.metrics.bulkLatency.Record(ctx, time.Since(start).Seconds())
+	e.telemetry.ElasticsearchBulkDuration.Record(ctx, time.Since(start).Seconds())
 	if err != nil {
 		return nil, fmt.Errorf("bulk request: %w", err)
 	}
@@ -467,7 +456,7 @@ func (e *esExporter) deadLetter(ctx context.Context, docs []*pending, items []bu
 		}
 		failed = append(failed, docs[i])
 	}
-	e.metrics.deadLettered.Add(ctx, stored)
+	e.telemetry.ElasticsearchDocumentsDeadLettered.Add(ctx, stored)
 	if len(failed) > 0 {
 		return failed, fmt.Errorf("%d documents refused by the dead-letter index too", len(failed))
 	}

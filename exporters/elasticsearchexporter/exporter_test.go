@@ -18,14 +18,9 @@ import (
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.uber.org/goleak"
 
 	"github.com/recobs/recobs/internal/testenv"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, testenv.IdleHTTPConns()...)
-}
 
 func logsAt(records ...func(plog.LogRecord)) plog.Logs {
 	ld := plog.NewLogs()

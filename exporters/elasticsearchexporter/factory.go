@@ -10,15 +10,14 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
-)
 
-// TypeStr is the exporter's component type as written in otelcol.yaml.
-const TypeStr = "recobs_elasticsearch"
+	"github.com/recobs/recobs/exporters/elasticsearchexporter/internal/metadata"
+)
 
 // NewFactory returns the exporter factory for the collector builder.
 func NewFactory() exporter.Factory {
-	return exporter.NewFactory(component.MustNewType(TypeStr), createDefaultConfig,
-		exporter.WithLogs(createLogs, component.StabilityLevelAlpha))
+	return exporter.NewFactory(metadata.Type, createDefaultConfig,
+		exporter.WithLogs(createLogs, metadata.LogsStability))
 }
 
 func createDefaultConfig() component.Config {

@@ -22,6 +22,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+
+	"github.com/recobs/recobs/exporters/prometheusexporter/internal/metadata"
 )
 
 type promExporter struct {
@@ -34,33 +36,33 @@ type promExporter struct {
 	scrapeServer *http.Server
 	serveDone    chan struct{}
 
-	samples, skipped, rejected, scrapeRefused metric.Int64Counter
-	metricsReg                                metric.Registration
+	telemetry *metadata.TelemetryBuilder
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*promExporter, error) {
-	m := set.MeterProvider.Meter("github.com/recobs/recobs/exporters/prometheusexporter")
 	e := &promExporter{cfg: cfg, set: set, tr: newTranslator(cfg)}
 	if sc := cfg.Scrape.Get(); sc != nil {
 		e.scrape = newScrapeCache(sc.MaxSeries, sc.Expiration, set.Logger)
 	}
-	var errs [7]error
-	e.samples, errs[0] = m.Int64Counter("recobs_prometheus_samples_sent", metric.WithDescription("Samples Prometheus accepted over remote write."), metric.WithUnit("{sample}"))
-	e.skipped, errs[1] = m.Int64Counter("recobs_prometheus_points_skipped", metric.WithDescription("Data points with no faithful Prometheus form (delta temporality, invalid names, inconsistent histograms), by reason."), metric.WithUnit("{point}"))
-	e.rejected, errs[2] = m.Int64Counter("recobs_prometheus_samples_rejected", metric.WithDescription("Samples Prometheus refused (out of order, duplicate, too old, out of bounds; too_large for one a body limit refuses alone), by reason; the rest of their request is stored."), metric.WithUnit("{sample}"))
-	e.scrapeRefused, errs[3] = m.Int64Counter("recobs_prometheus_scrape_series_refused", metric.WithDescription("Points the scrape endpoint refused: a new series past max_series, or a name reused with another type."), metric.WithUnit("{point}"))
-	var series, expired metric.Int64Observable
-	series, errs[4] = m.Int64ObservableGauge("recobs_prometheus_scrape_series", metric.WithDescription("Series the scrape endpoint holds."), metric.WithUnit("{series}"))
-	expired, errs[5] = m.Int64ObservableCounter("recobs_prometheus_scrape_series_expired", metric.WithDescription("Series dropped from the scrape endpoint after no update for the expiration."), metric.WithUnit("{series}"))
-	if e.scrape != nil && errs[4] == nil && errs[5] == nil {
-		e.metricsReg, errs[6] = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-			n, _, exp := e.scrape.stats()
-			o.ObserveInt64(series, int64(n))
-			o.ObserveInt64(expired, exp)
-			return nil
-		}, series, expired)
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
 	}
-	return e, errors.Join(errs[:]...)
+	e.telemetry = tb
+	if e.scrape != nil {
+		err = errors.Join(
+			tb.RegisterPrometheusScrapeSeriesCallback(func(_ context.Context, o metric.Int64Observer) error {
+				n, _, _ := e.scrape.stats()
+				o.Observe(int64(n))
+				return nil
+			}),
+			tb.RegisterPrometheusScrapeSeriesExpiredCallback(func(_ context.Context, o metric.Int64Observer) error {
+				_, _, expired := e.scrape.stats()
+				o.Observe(expired)
+				return nil
+			}))
+	}
+	return e, err
 }
 
 func (e *promExporter) start(ctx context.Context, host component.Host) error {
@@ -95,9 +97,7 @@ func (e *promExporter) start(ctx context.Context, host component.Host) error {
 }
 
 func (e *promExporter) shutdown(ctx context.Context) error {
-	if e.metricsReg != nil {
-		_ = e.metricsReg.Unregister()
-	}
+	e.telemetry.Shutdown()
 	if e.client != nil {
 		e.client.CloseIdleConnections()
 	}
@@ -115,7 +115,7 @@ func (e *promExporter) push(ctx context.Context, md pmetric.Metrics) error {
 		e.scrape.sweep(now) // also when nobody scrapes, so idle series never pile up
 		refused, sk := e.scrape.update(e.tr, md, now)
 		if refused > 0 {
-			e.scrapeRefused.Add(ctx, int64(refused))
+			e.telemetry.PrometheusScrapeSeriesRefused.Add(ctx, int64(refused))
 		}
 		if e.client == nil { // scrape only: its skips are the ones to count
 			e.countSkipped(ctx, sk)
@@ -135,7 +135,7 @@ func (e *promExporter) push(ctx context.Context, md pmetric.Metrics) error {
 func (e *promExporter) countSkipped(ctx context.Context, sk skipped) {
 	for reason, n := range map[string]int{"delta_temporality": sk.delta, "invalid_name": sk.invalid, "invalid_histogram": sk.badHistogram} {
 		if n > 0 {
-			e.skipped.Add(ctx, int64(n), metric.WithAttributes(attribute.String("reason", reason)))
+			e.telemetry.PrometheusPointsSkipped.Add(ctx, int64(n), metric.WithAttributes(attribute.String("reason", reason)))
 		}
 	}
 }
@@ -173,7 +173,7 @@ func (e *promExporter) sendIsolating(ctx context.Context, series []prompb.TimeSe
 	}
 	left, right, ok := halve(series)
 	if !ok {
-		e.rejected.Add(ctx, int64(samplesIn(series)), metric.WithAttributes(attribute.String("reason", refused.reason())))
+		e.telemetry.PrometheusSamplesRejected.Add(ctx, int64(samplesIn(series)), metric.WithAttributes(attribute.String("reason", refused.reason())))
 		e.set.Logger.Warn("Prometheus refused a sample", zap.Int("status", refused.status), zap.String("reason", refused.reason()),
 			zap.ByteString("message", refused.body), zap.String("series", seriesName(series[0])))
 		return nil
@@ -277,7 +277,7 @@ func (e *promExporter) write(ctx context.Context, series []prompb.TimeSeries) er
 	body, _ := io.ReadAll(io.LimitReader(res.Body, 2048))
 	switch {
 	case res.StatusCode/100 == 2:
-		e.samples.Add(ctx, int64(samplesIn(series)))
+		e.telemetry.PrometheusSamplesSent.Add(ctx, int64(samplesIn(series)))
 		return nil
 	case res.StatusCode == http.StatusBadRequest || res.StatusCode == http.StatusRequestEntityTooLarge:
 		return &errRefused{status: res.StatusCode, body: body}

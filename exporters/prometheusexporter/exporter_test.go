@@ -14,14 +14,9 @@ import (
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.uber.org/goleak"
 
 	"github.com/recobs/recobs/internal/testenv"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, testenv.IdleHTTPConns()...)
-}
 
 // TestRealPrometheus pushes a counter and a histogram with an exemplar into the real
 // Prometheus and reads them back through its query and exemplar APIs.

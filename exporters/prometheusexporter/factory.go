@@ -11,15 +11,14 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
-)
 
-// TypeStr is the exporter's component type as written in otelcol.yaml.
-const TypeStr = "recobs_prometheus"
+	"github.com/recobs/recobs/exporters/prometheusexporter/internal/metadata"
+)
 
 // NewFactory returns the exporter factory for the collector builder.
 func NewFactory() exporter.Factory {
-	return exporter.NewFactory(component.MustNewType(TypeStr), createDefaultConfig,
-		exporter.WithMetrics(createMetrics, component.StabilityLevelAlpha))
+	return exporter.NewFactory(metadata.Type, createDefaultConfig,
+		exporter.WithMetrics(createMetrics, metadata.MetricsStability))
 }
 
 func createDefaultConfig() component.Config {

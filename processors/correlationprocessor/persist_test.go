@@ -113,8 +113,8 @@ func crash(t *testing.T, s *stamper) {
 	s.stopOnce.Do(func() {
 		close(s.stop)
 		<-s.done
-		if s.metricsReg != nil {
-			_ = s.metricsReg.Unregister()
+		if s.telemetry != nil {
+			s.telemetry.Shutdown()
 		}
 		release(s.cfg)
 		_ = s.store.close(context.Background())

@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+
+	"github.com/recobs/recobs/processors/correlationprocessor/internal/metadata"
 )
 
 // Attributes set on records that waited in vain.
@@ -104,12 +106,11 @@ type stamper struct {
 	queue        *list.List // of *waiting, oldest first
 	waitingBytes int
 
-	outcomes   metric.Int64Counter
-	metricsReg metric.Registration
-	shared     atomic.Pointer[table] // table, for the metrics callback
-	stop       chan struct{}
-	done       chan struct{}
-	stopOnce   sync.Once
+	telemetry *metadata.TelemetryBuilder // nil in tests that build a stamper by hand
+	shared    atomic.Pointer[table]      // table, for the metrics callback
+	stop      chan struct{}
+	done      chan struct{}
+	stopOnce  sync.Once
 }
 
 func (s *stamper) Capabilities() consumer.Capabilities {
@@ -171,8 +172,8 @@ const shutdownAttempts = 5
 // storage for the next start when there is one; without storage it is lost, and counted
 // (outcome lost_at_shutdown) as well as logged.
 func (s *stamper) Shutdown(ctx context.Context) error {
-	if s.metricsReg != nil {
-		_ = s.metricsReg.Unregister()
+	if s.telemetry != nil {
+		s.telemetry.Shutdown()
 	}
 	if s.stop == nil {
 		return nil
@@ -217,7 +218,7 @@ func (s *stamper) waitingRecords() int {
 
 func (s *stamper) count(ctx context.Context, outcome string, n int64) {
 	if n > 0 {
-		s.outcomes.Add(ctx, n, metric.WithAttributes(attribute.String("outcome", outcome)))
+		s.telemetry.CorrelationLogRecords.Add(ctx, n, metric.WithAttributes(attribute.String("outcome", outcome)))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/recobs/recobs/processors/correlationprocessor/internal/metadata"
 	"runtime"
 	"sync"
 	"testing"
@@ -17,14 +18,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
-	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.uber.org/goleak"
 
 	"github.com/recobs/recobs/internal/testenv"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type pair struct {
 	traces processor.Traces
@@ -432,7 +429,11 @@ func BenchmarkStampLogs(b *testing.B) {
 	}
 	cfg := createDefaultConfig().(*Config)
 	cfg.Window = 0
-	s := &stamper{cfg: cfg, next: consumertest.NewNop(), table: tb, now: time.Now, outcomes: noop.Int64Counter{}}
+	telemetry, err := metadata.NewTelemetryBuilder(componenttest.NewNopTelemetrySettings())
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &stamper{cfg: cfg, next: consumertest.NewNop(), table: tb, now: time.Now, telemetry: telemetry}
 	tmpl := plog.NewLogs()
 	lrs := tmpl.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
 	for i := range batch {

@@ -7,15 +7,14 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
-)
 
-// TypeStr is the processor's component type as written in otelcol.yaml.
-const TypeStr = "log_category"
+	"github.com/recobs/recobs/processors/logcategoryprocessor/internal/metadata"
+)
 
 // NewFactory returns the processor factory for the collector builder.
 func NewFactory() processor.Factory {
-	return processor.NewFactory(component.MustNewType(TypeStr), createDefaultConfig,
-		processor.WithLogs(createLogs, component.StabilityLevelAlpha))
+	return processor.NewFactory(metadata.Type, createDefaultConfig,
+		processor.WithLogs(createLogs, metadata.LogsStability))
 }
 
 func createDefaultConfig() component.Config {
@@ -34,5 +33,6 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 		return nil, err
 	}
 	return processorhelper.NewLogs(ctx, set, cfg, next, p.process,
-		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}))
+		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}),
+		processorhelper.WithShutdown(func(context.Context) error { p.telemetry.Shutdown(); return nil }))
 }

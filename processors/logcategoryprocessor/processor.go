@@ -10,20 +10,21 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/recobs/recobs/processors/logcategoryprocessor/internal/metadata"
 )
 
 type categoriser struct {
-	cfg     *Config
-	records metric.Int64Counter
+	cfg       *Config
+	telemetry *metadata.TelemetryBuilder
 }
 
 func newCategoriser(cfg *Config, set component.TelemetrySettings) (*categoriser, error) {
-	c, err := set.MeterProvider.Meter("github.com/recobs/recobs/processors/logcategoryprocessor").Int64Counter(
-		"recobs_log_category_records", metric.WithDescription("Log records by assigned category and normalised level."), metric.WithUnit("{record}"))
+	tb, err := metadata.NewTelemetryBuilder(set)
 	if err != nil {
 		return nil, err
 	}
-	return &categoriser{cfg: cfg, records: c}, nil
+	return &categoriser{cfg: cfg, telemetry: tb}, nil
 }
 
 // tally counts records per (category, level) within one batch, so the metric is updated once
@@ -44,7 +45,7 @@ func (c *categoriser) process(ctx context.Context, ld plog.Logs) (plog.Logs, err
 		}
 	}
 	for k, n := range counts {
-		c.records.Add(ctx, n, metric.WithAttributes(attribute.String("category", k[0]), attribute.String("level", k[1])))
+		c.telemetry.LogCategoryRecords.Add(ctx, n, metric.WithAttributes(attribute.String("category", k[0]), attribute.String("level", k[1])))
 	}
 	return ld, nil
 }

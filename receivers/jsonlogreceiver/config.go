@@ -31,6 +31,15 @@ type Config struct {
 	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 	// ServiceName is the records' service.name resource attribute.
 	ServiceName string `mapstructure:"service_name"`
+	// Fields names the fields of a line that become the record's timestamp, severity, body
+	// and trace context (default: recsvc's contract).
+	Fields FieldsConfig `mapstructure:"fields"`
+	// Resource attributes to add to every record's resource (after service.name, which one
+	// here replaces); Attributes to add to every record unless the line has a field of the
+	// same name. An empty string value adds nothing, so "${env:K8S_POD_NAME:-}" is harmless
+	// where the variable is not set.
+	Resource   map[string]any `mapstructure:"resource"`
+	Attributes map[string]any `mapstructure:"attributes"`
 	// ParseWorkers parse a batch of lines in parallel (default: one a core).
 	ParseWorkers int `mapstructure:"parse_workers"`
 	// Socket, when set, also accepts lines over a local TCP or Unix socket.
@@ -68,6 +77,9 @@ func (c *Config) Validate() error {
 		if s.MaxConnections < 1 {
 			errs = append(errs, errors.New("socket.max_connections: must be at least 1"))
 		}
+	}
+	if err := c.Fields.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.ParseWorkers < 0 {
 		errs = append(errs, errors.New("parse_workers: must not be negative (0 = one a core)"))

@@ -21,12 +21,25 @@ func TestLoadConfig(t *testing.T) {
 		s == nil || s.Endpoint != "/run/recsvc/log.sock" || string(s.Transport) != "unix" || s.FlushInterval != 100*time.Millisecond || s.MaxConnections != 8 {
 		t.Fatalf("full: %+v, %v", c, err)
 	}
+	f := c.Fields
+	if f.Timestamp != (TimestampFieldConfig{Field: "ts", LayoutType: LayoutEpoch, Layout: "ms"}) || f.Severity.Field != "lvl" ||
+		len(f.Severity.Mapping["error"]) != 2 || f.Event != "" || len(f.Message) != 1 || f.TraceID != "traceId" || f.SpanID != "spanId" ||
+		c.Resource["deployment.environment"] != "prod" || c.Resource["k8s.pod.name"] != "" || c.Attributes["shard"] != 3 {
+		t.Fatalf("full fields: %+v %v %v", f, c.Resource, c.Attributes)
+	}
+	if d := createDefaultConfig().(*Config).Fields; d.Timestamp.Field != "timestamp" || d.Severity.Field != "level" || d.Event != "event" {
+		t.Fatalf("default fields are not recsvc's contract: %+v", d)
+	}
 	for name, want := range map[string][]string{
 		"bad_include":       {"include:"},
 		"bad_encoding":      {"encoding:"},
 		"bad_retry":         {"retry_on_failure:"},
 		"bad_socket":        {"socket.endpoint:", "socket.max_connections:"},
 		"bad_parse_workers": {"parse_workers:"},
+		"bad_fields": {"fields.timestamp.field:", "fields.timestamp.layout_type:", "fields.timestamp.location:",
+			"fields.event: \"event\" is already fields.severity.field", "fields.severity.mapping: \"notice\"", "fields.severity.mapping.warn:"},
+		"bad_epoch_unit": {"fields.timestamp.layout: \"minutes\""},
+		"bad_gotime":     {"fields.timestamp.layout:", "fields.timestamp.location:"},
 	} {
 		_, err := configtest.Load(t, NewFactory(), "json_log/"+name)
 		for _, w := range want {

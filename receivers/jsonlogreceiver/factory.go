@@ -11,15 +11,14 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
-)
 
-// TypeStr is the receiver's component type as written in otelcol.yaml.
-const TypeStr = "json_log"
+	"github.com/recobs/recobs/receivers/jsonlogreceiver/internal/metadata"
+)
 
 // NewFactory returns the receiver factory for the collector builder.
 func NewFactory() receiver.Factory {
-	return receiver.NewFactory(component.MustNewType(TypeStr), createDefaultConfig,
-		receiver.WithLogs(createLogs, component.StabilityLevelAlpha))
+	return receiver.NewFactory(metadata.Type, createDefaultConfig,
+		receiver.WithLogs(createLogs, metadata.LogsStability))
 }
 
 func createDefaultConfig() component.Config {
@@ -39,7 +38,7 @@ func createDefaultConfig() component.Config {
 	retry.MaxInterval = 5 * time.Second
 	retry.MaxElapsedTime = 0
 	socket := SocketConfig{AddrConfig: confignet.AddrConfig{Endpoint: "127.0.0.1:54525", Transport: confignet.TransportTypeTCP}, FlushInterval: 200 * time.Millisecond, MaxConnections: 64}
-	return &Config{InputConfig: *in, IncludeRotated: true, RetryOnFailure: retry, ServiceName: "recsvc", Socket: configoptional.Default(socket)}
+	return &Config{InputConfig: *in, IncludeRotated: true, RetryOnFailure: retry, ServiceName: "recsvc", Fields: defaultFields(), Socket: configoptional.Default(socket)}
 }
 
 func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {

@@ -17,6 +17,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recobs/recobs/internal/testenv"
+
+	"github.com/recobs/recobs/receivers/jsonlogreceiver/internal/metadata"
 )
 
 // uids maps each record's uid to its request_id (or body, for lines without one), and fails
@@ -118,7 +120,7 @@ func startWithStorage(t *testing.T, logDir, storageDir string, include string) *
 	tel := componenttest.NewTelemetry()
 	set := receivertest.NewNopSettings(f.Type())
 	set.TelemetrySettings = tel.NewTelemetrySettings()
-	set.ID = component.MustNewID(TypeStr) // the storage client is per component ID: the same across restarts
+	set.ID = component.NewID(metadata.Type) // the storage client is per component ID: the same across restarts
 	sink := new(consumertest.LogsSink)
 	rcv, err := f.CreateLogs(context.Background(), set, cfg, sink)
 	if err != nil {
@@ -264,7 +266,11 @@ func TestLedgerCountsUnreadBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := newFileLedger(match, []string{filepath.Join(dir, "*.log")}, 1000, zap.NewNop(), tel.NewTelemetrySettings().MeterProvider.Meter("t"))
+	telemetry, err := metadata.NewTelemetryBuilder(tel.NewTelemetrySettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := newFileLedger(match, []string{filepath.Join(dir, "*.log")}, 1000, zap.NewNop(), telemetry)
 	if err != nil {
 		t.Fatal(err)
 	}

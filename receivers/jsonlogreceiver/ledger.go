@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+
+	"github.com/recobs/recobs/receivers/jsonlogreceiver/internal/metadata"
 )
 
 // stanzaCheckpointKey is the key fileconsumer saves its read offsets under (end of every poll,
@@ -51,17 +53,10 @@ type ledgerEntry struct {
 	Live   bool   `json:"live"`    // last seen under a live (not rotated) name
 }
 
-func newFileLedger(match *matcher.Matcher, live []string, fpSize int, logger *zap.Logger, m metric.Meter) (*fileLedger, error) {
+func newFileLedger(match *matcher.Matcher, live []string, fpSize int, logger *zap.Logger, telemetry *metadata.TelemetryBuilder) (*fileLedger, error) {
 	l := &fileLedger{files: map[uint64]*ledgerEntry{}, match: match, live: live, fpSize: fpSize, logger: logger}
-	var err1, err2 error
-	l.lostFiles, err1 = m.Int64Counter("recobs_json_log_files_lost",
-		metric.WithDescription("Files deleted before they were read to their end (e.g. rotated away while the sidecar was down)."), metric.WithUnit("{file}"))
-	l.lostBytes, err2 = m.Int64Counter("recobs_json_log_bytes_lost",
-		metric.WithDescription("Bytes known to be unread in files deleted before they were read to their end (a lower bound: growth after the file was last seen is not known)."), metric.WithUnit("By"))
-	if err1 != nil {
-		return nil, err1
-	}
-	return l, err2
+	l.lostFiles, l.lostBytes = telemetry.JSONLogFilesLost, telemetry.JSONLogBytesLost
+	return l, nil
 }
 
 // load restores the ledger a previous run saved.

@@ -10,8 +10,6 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-
-	"github.com/recobs/recobs/internal/logschema"
 )
 
 // ParseErrorAttribute names what was wrong with a line that could not be read as the
@@ -74,15 +72,18 @@ func (p problem) String() string {
 // lineParser turns lines into log records. It is not safe for concurrent use: each parse
 // worker has its own, with its scanner's buffers and its interned strings.
 type lineParser struct {
+	spec   *fieldSpec
 	scan   jsonScanner
 	keys   internCache
 	values internCache
 	// attrs is the attribute count of the last line, so the next one's map is sized once.
 	attrs int
-	// keyAt remembers the key each position of a line's object had last time: lines of one
+	// keyAt remembers the key each position of a line's object had last time (and kindAt
+	// what it is to the record): lines of one
 	// writer repeat their order, so a key is usually found without hashing it.
-	keyAt []string
-	arena []byte // see str
+	keyAt  []string
+	kindAt []fieldKind
+	arena  []byte // see str
 }
 
 // internCache is direct-mapped: a string that hits its slot costs no allocation, one that
@@ -107,7 +108,13 @@ func (c *internCache) get(b []byte) string {
 	return s
 }
 
-func newLineParser() *lineParser { return &lineParser{} }
+// newLineParser reads lines shaped as spec says (nil: recsvc's contract).
+func newLineParser(spec *fieldSpec) *lineParser {
+	if spec == nil {
+		spec = defaultFieldSpec
+	}
+	return &lineParser{spec: spec}
+}
 
 // str returns the string the scanner just read. A short one is shared with earlier lines
 // (levels, loggers, event names, categories repeat); a longer one is copied into the parser's
@@ -204,45 +211,53 @@ func (p *lineParser) fields(lr plog.LogRecord, extraAttrs int) (problem, bool) {
 			// A contract field whose value is a string goes to the record; any other value
 			// (or an unreadable string) stays an attribute under its own name, flagged.
 			isStr := s.i < len(s.b) && s.b[s.i] == '"'
-			switch string(k) { // no allocation for a switch on a converted []byte
-			case logschema.Timestamp:
+			f := p.spec
+			key, kind := p.topKey(k, n)
+			switch kind {
+			case fieldTimestamp:
 				haveTS = true
-				if isStr {
-					v, ok := s.str(&s.valBuf)
-					if !ok {
-						return 0, false
-					}
-					if ts, ok := parseTimestamp(v); ok {
-						lr.SetTimestamp(ts)
-					} else {
-						attrs.PutStr(logschema.Timestamp, string(v))
-						problems |= problemBadTimestamp
-					}
+				ts, ok, readable := p.timestamp(attrs, key, isStr)
+				if !readable {
+					return 0, false
+				}
+				if ok {
+					lr.SetTimestamp(ts)
 				} else {
-					if !p.value(attrs.PutEmpty(logschema.Timestamp)) {
-						return 0, false
-					}
 					problems |= problemBadTimestamp
 				}
-			case logschema.Level:
+			case fieldSeverity:
 				haveLevel = true
 				var v []byte
-				if isStr {
+				switch {
+				case isStr:
 					if v, ok = s.str(&s.valBuf); !ok {
 						return 0, false
 					}
-				} else if !p.value(attrs.PutEmpty(logschema.Level)) {
-					return 0, false
+				case f.levels != nil && s.i < len(s.b) && (s.b[s.i] == '-' || '0' <= s.b[s.i] && s.b[s.i] <= '9'):
+					// A numeric level (pino's 30) the mapping may name; kept as an
+					// attribute too when it does not.
+					raw, isInt, ok := s.number()
+					if !ok {
+						return 0, false
+					}
+					if _, known := f.level(raw); !known {
+						setNumber(attrs.PutEmpty(key), raw, isInt)
+					}
+					v = raw
+				default:
+					if !p.value(attrs.PutEmpty(key)) {
+						return 0, false
+					}
 				}
 				lr.SetSeverityText(p.str(v))
-				sev, known := severity(v)
+				sev, known := f.level(v)
 				if !known {
 					problems |= problemUnknownLevel
 				}
 				lr.SetSeverityNumber(sev)
-			case logschema.Event:
+			case fieldEvent:
 				if !isStr {
-					if !p.value(attrs.PutEmpty(logschema.Event)) {
+					if !p.value(attrs.PutEmpty(key)) {
 						return 0, false
 					}
 					break
@@ -252,8 +267,7 @@ func (p *lineParser) fields(lr plog.LogRecord, extraAttrs int) (problem, bool) {
 					return 0, false
 				}
 				event, haveEvent = p.str(v), true
-			case "message", "msg":
-				key := p.keys.get(k)
+			case fieldMessage:
 				if !isStr {
 					if !p.value(attrs.PutEmpty(key)) {
 						return 0, false
@@ -269,18 +283,18 @@ func (p *lineParser) fields(lr plog.LogRecord, extraAttrs int) (problem, bool) {
 					message, haveMessage = m, true
 				}
 				attrs.PutStr(key, m)
-			case logschema.TraceID:
+			case fieldTraceID:
 				var id pcommon.TraceID
-				if ok, readable := p.hexField(attrs, logschema.TraceID, isStr, id[:]); !readable {
+				if ok, readable := p.hexField(attrs, key, isStr, id[:]); !readable {
 					return 0, false
 				} else if ok {
 					lr.SetTraceID(id)
 				} else {
 					problems |= problemBadTraceID
 				}
-			case logschema.SpanID:
+			case fieldSpanID:
 				var id pcommon.SpanID
-				if ok, readable := p.hexField(attrs, logschema.SpanID, isStr, id[:]); !readable {
+				if ok, readable := p.hexField(attrs, key, isStr, id[:]); !readable {
 					return 0, false
 				} else if ok {
 					lr.SetSpanID(id)
@@ -288,7 +302,7 @@ func (p *lineParser) fields(lr plog.LogRecord, extraAttrs int) (problem, bool) {
 					problems |= problemBadSpanID
 				}
 			default:
-				if !p.value(attrs.PutEmpty(p.topKey(k, n))) {
+				if !p.value(attrs.PutEmpty(key)) {
 					return 0, false
 				}
 			}
@@ -308,9 +322,10 @@ func (p *lineParser) fields(lr plog.LogRecord, extraAttrs int) (problem, bool) {
 		lr.Body().SetStr(event)
 	case haveMessage:
 		lr.Body().SetStr(message)
-		problems |= problemMissingEvent
 	default:
 		lr.Body().SetStr(string(s.b))
+	}
+	if !haveEvent && p.spec.event != "" {
 		problems |= problemMissingEvent
 	}
 	if !haveTS {
@@ -322,18 +337,49 @@ func (p *lineParser) fields(lr plog.LogRecord, extraAttrs int) (problem, bool) {
 	return problems, true
 }
 
-// topKey returns the string for key k at position n of a line's object.
-func (p *lineParser) topKey(k []byte, n int) string {
+// topKey returns the string for key k at position n of a line's object, and what the field
+// is to the record.
+func (p *lineParser) topKey(k []byte, n int) (string, fieldKind) {
 	if n < len(p.keyAt) && p.keyAt[n] == string(k) {
-		return p.keyAt[n]
+		return p.keyAt[n], p.kindAt[n]
 	}
-	key := p.keys.get(k)
+	key, kind := p.keys.get(k), p.spec.kindOf(k)
 	if n < len(p.keyAt) {
-		p.keyAt[n] = key
+		p.keyAt[n], p.kindAt[n] = key, kind
 	} else if n == len(p.keyAt) && n < 64 {
-		p.keyAt = append(p.keyAt, key)
+		p.keyAt, p.kindAt = append(p.keyAt, key), append(p.kindAt, kind)
 	}
-	return key
+	return key, kind
+}
+
+// timestamp reads the timestamp field's value as the spec's layout says. ok: a valid time;
+// readable false: the line is not JSON. A value that is no valid time is kept as an attribute
+// under the field's name.
+func (p *lineParser) timestamp(attrs pcommon.Map, key string, isStr bool) (ts pcommon.Timestamp, ok, readable bool) {
+	s := &p.scan
+	switch {
+	case isStr:
+		v, readable := s.str(&s.valBuf)
+		if !readable {
+			return 0, false, false
+		}
+		if ts, ok := p.spec.timestampOf(v); ok {
+			return ts, true, true
+		}
+		attrs.PutStr(key, string(v))
+		return 0, false, true
+	case p.spec.layoutType == LayoutEpoch && s.i < len(s.b) && (s.b[s.i] == '-' || '0' <= s.b[s.i] && s.b[s.i] <= '9'):
+		raw, isInt, readable := s.number()
+		if !readable {
+			return 0, false, false
+		}
+		if ts, ok := p.spec.epoch(raw); ok {
+			return ts, true, true
+		}
+		setNumber(attrs.PutEmpty(key), raw, isInt)
+		return 0, false, true
+	}
+	return 0, false, p.value(attrs.PutEmpty(key))
 }
 
 // hexField reads a trace or span id field into out. ok: a valid id; readable false: the line
@@ -373,13 +419,17 @@ func isBlank(b []byte) bool {
 	return true
 }
 
-// parseTimestamp reads RFC 3339 timestamps; the layout recsvc writes
-// (2026-11-27T10:00:00.123Z) takes a fast path without time.Parse.
+// parseTimestamp reads RFC 3339 timestamps (any fraction, Z or an offset, T or a space); the
+// layout recsvc writes (2026-11-27T10:00:00.123Z) takes a fast path without time.Parse.
 func parseTimestamp(b []byte) (pcommon.Timestamp, bool) {
 	if len(b) == 24 && b[4] == '-' && b[7] == '-' && b[10] == 'T' && b[13] == ':' && b[16] == ':' && b[19] == '.' && b[23] == 'Z' {
 		return contractTimestamp(b)
 	}
-	t, err := time.Parse(time.RFC3339Nano, string(b))
+	text := string(b)
+	if len(b) > 10 && b[10] == ' ' { // RFC 3339 allows a space for the T (section 5.6, NOTE)
+		text = text[:10] + "T" + text[11:]
+	}
+	t, err := time.Parse(time.RFC3339Nano, text)
 	// Before 1970 has no OTLP timestamp (unsigned nanoseconds since the epoch).
 	return pcommon.NewTimestampFromTime(t), err == nil && t.Unix() >= 0
 }

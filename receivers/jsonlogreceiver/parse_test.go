@@ -14,7 +14,7 @@ import (
 
 func parseOne(line string, truncated bool) (plog.LogRecord, string) {
 	lr := plog.NewLogRecord()
-	p := newLineParser().parse(lr, []byte(line), truncated, 0)
+	p := newLineParser(nil).parse(lr, []byte(line), truncated, 0)
 	return lr, p.String()
 }
 
@@ -153,7 +153,7 @@ func BenchmarkParseLine(b *testing.B) {
 	}
 	b.SetBytes(bytes / int64(len(lines)))
 	b.ReportAllocs()
-	p := newLineParser()
+	p := newLineParser(nil)
 	ld := plog.NewLogs()
 	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
 	i := 0
@@ -179,7 +179,7 @@ func FuzzParseLine(f *testing.F) {
 	for _, n := range problemNames {
 		known[n] = true
 	}
-	p := newLineParser()
+	p := newLineParser(nil)
 	f.Fuzz(func(t *testing.T, line string) {
 		lr := plog.NewLogRecord()
 		problems := p.parse(lr, []byte(line), false, 0).String()

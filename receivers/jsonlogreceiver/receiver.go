@@ -29,9 +29,11 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+
+	"github.com/recobs/recobs/receivers/jsonlogreceiver/internal/metadata"
 )
 
-const scopeName = "github.com/recobs/recobs/receivers/jsonlogreceiver"
+var scopeName = metadata.ScopeName
 
 // checkpointScope prefixes the read offsets in the storage extension.
 const checkpointScope = "json_log"
@@ -40,16 +42,19 @@ const checkpointScope = "json_log"
 const minLinesPerWorker = 32
 
 type logReceiver struct {
-	cfg     *Config
-	set     receiver.Settings
-	next    consumer.Logs
-	obs     *receiverhelper.ObsReport
-	flagged metric.Int64Counter
-	host    string
-	workers int
-	parsers sync.Pool // *lineParser, for the goroutines that call parseBatch
-	jobs    chan parseJob
-	helpers sync.WaitGroup
+	cfg       *Config
+	set       receiver.Settings
+	next      consumer.Logs
+	obs       *receiverhelper.ObsReport
+	telemetry *metadata.TelemetryBuilder
+	host      string
+	workers   int
+	spec      *fieldSpec
+	// resource and attributes are the configured ones, empty values left out.
+	resource, attributes pcommon.Map
+	parsers              sync.Pool // *lineParser, for the goroutines that call parseBatch
+	jobs                 chan parseJob
+	helpers              sync.WaitGroup
 
 	manager *fileconsumer.Manager
 	storage storage.Client
@@ -66,8 +71,7 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*logRe
 	if err != nil {
 		return nil, err
 	}
-	flagged, err := set.MeterProvider.Meter(scopeName).Int64Counter("recobs_json_log_lines_flagged",
-		metric.WithDescription("Log lines kept but flagged with log.parse_error, by problem."), metric.WithUnit("{line}"))
+	telemetry, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
@@ -76,8 +80,10 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*logRe
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	r := &logReceiver{cfg: cfg, set: set, next: next, obs: obs, flagged: flagged, host: host, workers: workers}
-	r.parsers.New = func() any { return newLineParser() }
+	r := &logReceiver{cfg: cfg, set: set, next: next, obs: obs, telemetry: telemetry, host: host, workers: workers}
+	r.spec = newFieldSpec(cfg.Fields)
+	r.parsers.New = func() any { return newLineParser(r.spec) }
+	r.resource, r.attributes = staticAttributes(cfg.Resource), staticAttributes(cfg.Attributes)
 
 	in := cfg.InputConfig
 	switch strings.ToLower(in.Encoding) {
@@ -101,7 +107,7 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*logRe
 	if err != nil {
 		return nil, fmt.Errorf("include: %w", err)
 	}
-	if r.ledger, err = newFileLedger(match, cfg.InputConfig.Include, int(in.FingerprintSize), set.Logger, set.MeterProvider.Meter(scopeName)); err != nil {
+	if r.ledger, err = newFileLedger(match, cfg.InputConfig.Include, int(in.FingerprintSize), set.Logger, telemetry); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -335,7 +341,7 @@ func (r *logReceiver) startHelpers() {
 		r.helpers.Add(1)
 		go func() {
 			defer r.helpers.Done()
-			p := newLineParser()
+			p := newLineParser(r.spec)
 			for j := range r.jobs {
 				j.batch.parseRange(p, j.from, j.to, j.counts)
 				j.batch.done.Done()
@@ -361,6 +367,9 @@ func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, cut []boo
 	res.PutStr("service.name", r.cfg.ServiceName)
 	if r.host != "" {
 		res.PutStr("host.name", r.host)
+	}
+	for k, v := range r.resource.All() {
+		v.CopyTo(res.PutEmpty(k))
 	}
 	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(scopeName)
@@ -395,7 +404,7 @@ func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, cut []boo
 			n += counts[w][pr]
 		}
 		if n > 0 {
-			r.flagged.Add(ctx, n, metric.WithAttributes(attribute.String("problem", problemNames[pr])))
+			r.telemetry.JSONLogLinesFlagged.Add(ctx, n, metric.WithAttributes(attribute.String("problem", problemNames[pr])))
 		}
 	}
 	return ld
@@ -403,7 +412,7 @@ func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, cut []boo
 
 func (b *batchParse) parseRange(p *lineParser, from, to int, counts *[numProblems]int64) {
 	cfg := b.r.cfg
-	extra := len(b.fileAttrs) + 3 // + offset, + uid, + parse error
+	extra := len(b.fileAttrs) + b.r.attributes.Len() + 3 // + offset, + uid, + parse error
 	var uid []byte
 	for i := from; i < to; i++ {
 		lr := b.lrs.At(i)
@@ -413,6 +422,11 @@ func (b *batchParse) parseRange(p *lineParser, from, to int, counts *[numProblem
 		a := lr.Attributes()
 		for _, kv := range b.fileAttrs {
 			a.PutStr(kv[0], kv[1])
+		}
+		for k, v := range b.r.attributes.All() {
+			if _, ok := a.Get(k); !ok {
+				v.CopyTo(a.PutEmpty(k))
+			}
 		}
 		if b.offsets != nil {
 			if cfg.InputConfig.IncludeFileRecordOffset {

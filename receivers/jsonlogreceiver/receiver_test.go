@@ -8,12 +8,9 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.uber.org/goleak"
 
 	"github.com/recobs/recobs/internal/testenv"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestConfigValidate(t *testing.T) {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)

@@ -103,7 +103,7 @@ var scanCases = []string{
 // TestScannerAgreesWithEncodingJSON: the scanner accepts what encoding/json accepts and reads
 // the same values.
 func TestScannerAgreesWithEncodingJSON(t *testing.T) {
-	p := newLineParser()
+	p := newLineParser(nil)
 	for _, in := range scanCases {
 		checkAgainstEncodingJSON(t, p, in)
 	}
@@ -126,7 +126,7 @@ func FuzzScanValue(f *testing.F) {
 	for _, in := range scanCases {
 		f.Add(in)
 	}
-	p := newLineParser()
+	p := newLineParser(nil)
 	f.Fuzz(func(t *testing.T, in string) {
 		if !utf8.ValidString(in) {
 			return // parse replaces invalid bytes before the scanner sees a line
@@ -159,7 +159,7 @@ func TestExactFloatMatchesStrconv(t *testing.T) {
 // TestStringEndsAtEveryOffset: a quote, an escape, a control byte or a multi-byte rune at each
 // position of strings up to 40 bytes, so the eight-bytes-at-a-time path meets each in every lane.
 func TestStringEndsAtEveryOffset(t *testing.T) {
-	p := newLineParser()
+	p := newLineParser(nil)
 	for n := range 41 {
 		for at := range n + 1 {
 			for _, special := range []string{`\"`, `\\`, "\x01", "\x1f", " ", "\u00e9", "\u20ac", `\u00e9`, "\x7f", "~"} {

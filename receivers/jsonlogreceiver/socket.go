@@ -58,14 +58,8 @@ func (r *logReceiver) startSocket(ctx context.Context, cfg SocketConfig) (*socke
 		_ = ln.Close()
 		return nil, err
 	}
-	discarded, err := r.set.MeterProvider.Meter(scopeName).Int64Counter("recobs_json_log_bytes_discarded",
-		metric.WithDescription("Bytes of socket lines past max_log_size, discarded (each such line is kept, cut, and flagged truncated)."), metric.WithUnit("By"))
-	if err != nil {
-		_ = ln.Close()
-		return nil, err
-	}
 	s := &socketInput{r: r, cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, maxBytes: int(r.cfg.InputConfig.MaxLogSize), obs: obs,
-		slots: make(chan struct{}, cfg.MaxConnections), discarded: discarded}
+		slots: make(chan struct{}, cfg.MaxConnections), discarded: r.telemetry.JSONLogBytesDiscarded}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.accept()

@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/recobs/recobs/receivers/promscrapereceiver/internal/metadata"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -18,11 +20,11 @@ func TestLoadConfig(t *testing.T) {
 		id   component.ID
 		want *Config
 	}{
-		{component.MustNewID(TypeStr), &Config{
+		{component.NewID(metadata.Type), &Config{
 			JobName: "recsvc", Targets: []string{"127.0.0.1:8080"}, Scheme: "http", MetricsPath: "/metrics",
 			ScrapeInterval: time.Minute, HonorTimestamps: true, BodySizeLimit: 16 << 20,
 		}},
-		{component.MustNewIDWithName(TypeStr, "all"), &Config{
+		{component.NewIDWithName(metadata.Type, "all"), &Config{
 			JobName: "recsvc", Targets: []string{"127.0.0.1:8080", "10.0.0.7:9100"}, Scheme: "https", MetricsPath: "/internal/metrics",
 			ScrapeInterval: 15 * time.Second, ScrapeTimeout: 5 * time.Second, HonorTimestamps: false, BodySizeLimit: 1 << 20, SampleLimit: 5000,
 		}},

@@ -63,8 +63,8 @@ type exposition struct {
 	targetInfo     labels.Labels
 }
 
-// metadata is what the # TYPE, # HELP and # UNIT lines said of a family name.
-type metadata struct {
+// familyMetadata is what the # TYPE, # HELP and # UNIT lines said of a family name.
+type familyMetadata struct {
 	typ        model.MetricType
 	help, unit string
 }
@@ -86,11 +86,11 @@ func parse(body []byte, contentType string, scrapeMs int64, cfg *Config, st *lab
 		return nil, err
 	}
 	x := &exposition{byName: map[string]*family{}}
-	meta := map[string]*metadata{}
-	metaOf := func(name []byte) *metadata {
+	meta := map[string]*familyMetadata{}
+	metaOf := func(name []byte) *familyMetadata {
 		m, ok := meta[string(name)]
 		if !ok {
-			m = &metadata{typ: model.MetricTypeUnknown}
+			m = &familyMetadata{typ: model.MetricTypeUnknown}
 			meta[string(name)] = m
 		}
 		return m
@@ -173,7 +173,7 @@ const (
 // familyOf finds (or starts) the family of a series by the names its metadata was written
 // under: a histogram's foo_bucket, foo_sum and foo_count belong to foo; an OpenMetrics
 // counter's foo_total to foo (its name stays foo_total, as in Prometheus).
-func (x *exposition) familyOf(series string, meta map[string]*metadata) (*family, role) {
+func (x *exposition) familyOf(series string, meta map[string]*familyMetadata) (*family, role) {
 	famName, outName, m := series, series, meta[series]
 	r := roleValue
 	if m == nil || m.typ == model.MetricTypeUnknown {
@@ -205,7 +205,7 @@ func (x *exposition) familyOf(series string, meta map[string]*metadata) (*family
 		}
 	}
 	if m == nil {
-		m = &metadata{typ: model.MetricTypeUnknown}
+		m = &familyMetadata{typ: model.MetricTypeUnknown}
 	}
 	if r == roleValue && m.typ == model.MetricTypeSummary {
 		r = roleQuantile

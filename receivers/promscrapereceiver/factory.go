@@ -7,15 +7,14 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
-)
 
-// TypeStr is the receiver's component type as written in otelcol.yaml.
-const TypeStr = "prometheus_scrape"
+	"github.com/recobs/recobs/receivers/promscrapereceiver/internal/metadata"
+)
 
 // NewFactory returns the receiver factory for the collector builder.
 func NewFactory() receiver.Factory {
-	return receiver.NewFactory(component.MustNewType(TypeStr), createDefaultConfig,
-		receiver.WithMetrics(createMetrics, component.StabilityLevelAlpha))
+	return receiver.NewFactory(metadata.Type, createDefaultConfig,
+		receiver.WithMetrics(createMetrics, metadata.MetricsStability))
 }
 
 // The defaults are Prometheus's (scrape_config), except the body limit: Prometheus has none.
