@@ -111,7 +111,7 @@ start_jaeger() {
   bin=$("$RECOBS_ROOT/scripts/build-jaeger.sh")
   rm -rf "$JAEGER_DIR"; mkdir -p "$JAEGER_DIR"
   log "starting jaeger on 127.0.0.1:$JAEGER_QUERY_PORT (OTLP on $JAEGER_OTLP_GRPC_PORT/$JAEGER_OTLP_HTTP_PORT)"
-  JAEGER_QUERY_PORT=$JAEGER_QUERY_PORT JAEGER_OTLP_GRPC_PORT=$JAEGER_OTLP_GRPC_PORT JAEGER_OTLP_HTTP_PORT=$JAEGER_OTLP_HTTP_PORT \
+  PROM_PORT=$PROM_PORT JAEGER_QUERY_PORT=$JAEGER_QUERY_PORT JAEGER_OTLP_GRPC_PORT=$JAEGER_OTLP_GRPC_PORT JAEGER_OTLP_HTTP_PORT=$JAEGER_OTLP_HTTP_PORT \
     nohup "$bin" --config "$RECOBS_ROOT/deploy/backends/jaeger.yaml" >"$JAEGER_DIR/jaeger.log" 2>&1 &
   echo $! > "$pidf"
   wait_http "http://127.0.0.1:$JAEGER_QUERY_PORT/api/services" 60 || { tail -30 "$JAEGER_DIR/jaeger.log" >&2; die "jaeger not ready"; }

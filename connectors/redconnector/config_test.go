@@ -10,16 +10,21 @@ import (
 
 func TestLoadConfig(t *testing.T) {
 	def, err := configtest.Load(t, NewFactory(), "red_metrics")
-	if err != nil || def.(*Config).FlushInterval != 15*time.Second || def.(*Config).Namespace != "red" {
+	if d := def.(*Config); err != nil || d.FlushInterval != 15*time.Second || d.Mode != ModeRED || d.namespace() != "red" || d.Buckets[0] != 10*time.Millisecond {
 		t.Fatalf("defaults: %+v, %v", def, err)
 	}
 	full, err := configtest.Load(t, NewFactory(), "red_metrics/full")
 	c := full.(*Config)
-	if err != nil || c.Namespace != "api" || len(c.Dimensions) != 2 || len(c.Buckets) != 4 || c.SpanKinds[0] != "server" ||
+	if err != nil || c.namespace() != "api" || len(c.Dimensions) != 2 || c.Dimensions[0].Default != nil || *c.Dimensions[1].Default != "GET" ||
+		c.ExcludeDimensions[0] != "status_class" || c.Buckets[3] != 5*time.Second || c.SpanKinds[0] != "server" ||
 		c.MaxSeries != 500 || c.FlushInterval != 30*time.Second || c.Expiration != 10*time.Minute {
 		t.Fatalf("full: %+v, %v", c, err)
 	}
-	for _, field := range []string{"namespace", "buckets", "span_kinds", "max_series", "flush_interval"} {
+	sm, err := configtest.Load(t, NewFactory(), "red_metrics/spanmetrics")
+	if c := sm.(*Config); err != nil || c.namespace() != "traces.span.metrics" || *c.Dimensions[0].Default != "unknown" {
+		t.Fatalf("spanmetrics: %+v, %v", c, err)
+	}
+	for _, field := range []string{"mode", "buckets", "span_kinds", "dimensions", "exclude_dimensions", "max_series", "flush_interval"} {
 		if _, err := configtest.Load(t, NewFactory(), "red_metrics/bad_"+field); err == nil || !strings.Contains(err.Error(), field+":") {
 			t.Errorf("bad_%s: want an error naming %s, got %v", field, field, err)
 		}

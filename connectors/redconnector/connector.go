@@ -3,6 +3,7 @@ package redconnector // import "github.com/recobs/recobs/connectors/redconnector
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -30,7 +31,8 @@ type exemplar struct {
 // series is one combination of dimension values and its cumulative RED state.
 type series struct {
 	instance   string   // service.instance.id: two pods' series must never merge
-	values     []string // service.name, span.name, status_class, then cfg.Dimensions
+	service    string   // the resource's service.name (the job), kept when the label is excluded
+	values     []string // service.name, span.name, status (class or code), span.kind, then cfg.Dimensions
 	requests   uint64
 	errors     uint64
 	buckets    []uint64 // len(bounds)+1, the last is +Inf
@@ -48,6 +50,13 @@ type red struct {
 	next   consumer.Metrics
 	kinds  map[ptrace.SpanKind]bool
 	now    func() time.Time
+	// bounds are cfg.Buckets in the histogram's unit (seconds, or milliseconds in spanmetrics
+	// mode), perUnit the nanoseconds in that unit.
+	bounds  []float64
+	perUnit float64
+	// own says which of the mode's own labels are kept (not in exclude_dimensions):
+	// service.name, span.name, status, span.kind.
+	own [4]bool
 
 	mu       sync.Mutex
 	series   map[string]*series
@@ -70,8 +79,20 @@ func newConnector(cfg *Config, set component.TelemetrySettings, next consumer.Me
 	if err != nil {
 		return nil, err
 	}
-	return &red{cfg: cfg, logger: set.Logger, next: next, kinds: kinds, now: time.Now,
-		series: map[string]*series{}, telemetry: tb}, nil
+	r := &red{cfg: cfg, logger: set.Logger, next: next, kinds: kinds, now: time.Now,
+		series: map[string]*series{}, telemetry: tb, perUnit: 1e9}
+	if cfg.Mode == ModeSpanmetrics {
+		r.perUnit = 1e6
+	}
+	for _, b := range cfg.Buckets {
+		r.bounds = append(r.bounds, float64(b)/r.perUnit)
+	}
+	for i, name := range []string{"service.name", "span.name", "", "span.kind"} {
+		r.own[i] = !slices.Contains(cfg.ExcludeDimensions, name)
+	}
+	r.own[2] = !slices.Contains(cfg.ExcludeDimensions, "status_class") && !slices.Contains(cfg.ExcludeDimensions, "status.code")
+	r.own[3] = r.own[3] && cfg.Mode == ModeSpanmetrics
+	return r, nil
 }
 
 func (r *red) Capabilities() consumer.Capabilities { return consumer.Capabilities{MutatesData: false} }
@@ -107,6 +128,33 @@ func (r *red) Shutdown(ctx context.Context) error {
 }
 
 var httpClasses = [...]string{1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+
+// The spanmetrics connector's values of span.kind and status.code.
+var (
+	spanKindNames = map[ptrace.SpanKind]string{
+		ptrace.SpanKindUnspecified: "SPAN_KIND_UNSPECIFIED", ptrace.SpanKindInternal: "SPAN_KIND_INTERNAL",
+		ptrace.SpanKindServer: "SPAN_KIND_SERVER", ptrace.SpanKindClient: "SPAN_KIND_CLIENT",
+		ptrace.SpanKindProducer: "SPAN_KIND_PRODUCER", ptrace.SpanKindConsumer: "SPAN_KIND_CONSUMER",
+	}
+	statusCodes = map[ptrace.StatusCode]string{
+		ptrace.StatusCodeUnset: "STATUS_CODE_UNSET", ptrace.StatusCodeOk: "STATUS_CODE_OK", ptrace.StatusCodeError: "STATUS_CODE_ERROR",
+	}
+)
+
+// dimensionValue is d's value on the span, else on its resource, else d's default ("" for
+// none: no label).
+func dimensionValue(d Dimension, attrs, res pcommon.Map) string {
+	if v, ok := attrs.Get(d.Name); ok {
+		return v.AsString()
+	}
+	if v, ok := res.Get(d.Name); ok {
+		return v.AsString()
+	}
+	if d.Default != nil {
+		return *d.Default
+	}
+	return ""
+}
 
 // statusClass is 2xx…5xx from the HTTP status when the span has one, else ok/error from
 // the span status.
@@ -166,22 +214,27 @@ func (r *red) record(span ptrace.Span, res pcommon.Map, service, instance string
 			code, _ = strconv.ParseInt(v.Str(), 10, 64)
 		}
 	}
-	class := statusClass(code, span.Status().Code())
+	status, kind := statusClass(code, span.Status().Code()), ""
+	if r.cfg.Mode == ModeSpanmetrics {
+		status, kind = statusCodes[span.Status().Code()], spanKindNames[span.Kind()]
+	}
+	own := [4]string{service, span.Name(), status, kind}
+	for i, keep := range r.own {
+		if !keep {
+			own[i] = ""
+		}
+	}
 
 	r.key = append(r.key[:0], instance...)
 	r.key = append(r.key, 0)
-	r.key = append(r.key, service...)
-	r.key = append(r.key, 0)
-	r.key = append(r.key, span.Name()...)
-	r.key = append(r.key, 0)
-	r.key = append(r.key, class...)
+	r.key = append(r.key, service...) // the resource's: series of two services never merge
+	for _, v := range own {
+		r.key = append(r.key, 0)
+		r.key = append(r.key, v...)
+	}
 	for _, d := range r.cfg.Dimensions {
 		r.key = append(r.key, 0)
-		if v, ok := attrs.Get(d); ok {
-			r.key = append(r.key, v.AsString()...)
-		} else if v, ok := res.Get(d); ok {
-			r.key = append(r.key, v.AsString()...)
-		}
+		r.key = append(r.key, dimensionValue(d, attrs, res)...)
 	}
 	s, ok := r.series[string(r.key)]
 	over := false
@@ -192,24 +245,18 @@ func (r *red) record(span ptrace.Span, res pcommon.Map, service, instance string
 			}
 			s, over = r.overflow, true
 		} else {
-			values := make([]string, 0, 3+len(r.cfg.Dimensions))
-			values = append(values, service, span.Name(), class)
+			values := make([]string, 0, len(own)+len(r.cfg.Dimensions))
+			values = append(values, own[:]...)
 			for _, d := range r.cfg.Dimensions {
-				val := ""
-				if v, ok := attrs.Get(d); ok {
-					val = v.AsString()
-				} else if v, ok := res.Get(d); ok {
-					val = v.AsString()
-				}
-				values = append(values, val)
+				values = append(values, dimensionValue(d, attrs, res))
 			}
 			s = r.newSeries(values)
-			s.instance = instance
+			s.instance, s.service = instance, service
 			r.series[string(r.key)] = s
 		}
 	}
 
-	dur := float64(span.EndTimestamp()-span.StartTimestamp()) / 1e9
+	dur := float64(span.EndTimestamp()-span.StartTimestamp()) / r.perUnit
 	if dur < 0 {
 		dur = 0
 	}
@@ -220,8 +267,8 @@ func (r *red) record(span ptrace.Span, res pcommon.Map, service, instance string
 		s.errors++
 		s.errEx = exemplar{traceID: ex.traceID, spanID: ex.spanID, value: 1, at: ex.at}
 	}
-	b := len(r.cfg.Buckets)
-	for i, bound := range r.cfg.Buckets {
+	b := len(r.bounds)
+	for i, bound := range r.bounds {
 		if dur <= bound {
 			b = i
 			break
@@ -235,7 +282,7 @@ func (r *red) record(span ptrace.Span, res pcommon.Map, service, instance string
 }
 
 func (r *red) newSeries(values []string) *series {
-	n := len(r.cfg.Buckets) + 1
+	n := len(r.bounds) + 1
 	return &series{values: values, buckets: make([]uint64, n), bucketEx: make([]exemplar, n),
 		start: pcommon.NewTimestampFromTime(r.now())}
 }
@@ -245,8 +292,11 @@ func (r *red) flush(ctx context.Context) error {
 	now := r.now()
 	ts := pcommon.NewTimestampFromTime(now)
 	md := pmetric.NewMetrics()
+	// errors is left empty in spanmetrics mode: its errors are the calls labelled
+	// STATUS_CODE_ERROR.
 	type family struct{ requests, errors, duration pmetric.Metric }
 	byService := map[[2]string]family{}
+	ns := r.cfg.namespace()
 	familyFor := func(service, instance string) family {
 		if f, ok := byService[[2]string{service, instance}]; ok {
 			return f
@@ -259,22 +309,34 @@ func (r *red) flush(ctx context.Context) error {
 			rm.Resource().Attributes().PutStr("service.instance.id", instance)
 		}
 		sm := rm.ScopeMetrics().AppendEmpty()
-		sm.Scope().SetName("github.com/recobs/recobs/connectors/redconnector")
-		f := family{sm.Metrics().AppendEmpty(), sm.Metrics().AppendEmpty(), sm.Metrics().AppendEmpty()}
-		for _, m := range []struct {
-			metric     pmetric.Metric
-			name, desc string
-			unit       string
-		}{
-			{f.requests, r.cfg.Namespace + ".requests", "Requests (server spans).", ""},
-			{f.errors, r.cfg.Namespace + ".errors", "Failed requests: span status error or HTTP 5xx.", ""},
-			{f.duration, r.cfg.Namespace + ".duration", "Request duration.", "s"},
-		} {
-			m.metric.SetName(m.name)
-			m.metric.SetDescription(m.desc)
-			m.metric.SetUnit(m.unit)
+		sm.Scope().SetName(metadata.ScopeName)
+		type def struct {
+			metric           *pmetric.Metric
+			name, desc, unit string
+		}
+		var f family
+		defs := []def{
+			{&f.requests, ns + ".requests", "Requests (server spans).", ""},
+			{&f.errors, ns + ".errors", "Failed requests: span status error or HTTP 5xx.", ""},
+			{&f.duration, ns + ".duration", "Request duration.", "s"},
+		}
+		if r.cfg.Mode == ModeSpanmetrics {
+			defs = []def{
+				{&f.requests, ns + ".calls", "Spans counted, by service, name, kind and status code.", ""},
+				{&f.duration, ns + ".duration", "Span duration.", "ms"},
+			}
+		}
+		for _, d := range defs {
+			m := sm.Metrics().AppendEmpty()
+			m.SetName(d.name)
+			m.SetDescription(d.desc)
+			m.SetUnit(d.unit)
+			*d.metric = m
 		}
 		for _, m := range []pmetric.Metric{f.requests, f.errors} {
+			if m == (pmetric.Metric{}) {
+				continue
+			}
 			sum := m.SetEmptySum()
 			sum.SetIsMonotonic(true)
 			sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
@@ -289,21 +351,24 @@ func (r *red) flush(ctx context.Context) error {
 	var taken []takenExemplar
 	var expired []string
 	r.mu.Lock()
+	statusLabel := "status_class"
+	if r.cfg.Mode == ModeSpanmetrics {
+		statusLabel = "status.code"
+	}
 	emit := func(s *series) {
-		service := ""
-		if len(s.values) > 0 {
-			service = s.values[0]
-		}
-		f := familyFor(service, s.instance)
+		f := familyFor(s.service, s.instance)
 		attrs := pcommon.NewMap()
 		if s.values == nil {
 			attrs.PutStr(OverflowAttribute, "true")
 		} else {
-			attrs.PutStr("span.name", s.values[1])
-			attrs.PutStr("status_class", s.values[2])
+			for i, label := range [4]string{"service.name", "span.name", statusLabel, "span.kind"} {
+				if v := s.values[i]; v != "" {
+					attrs.PutStr(label, v)
+				}
+			}
 			for i, d := range r.cfg.Dimensions {
-				if v := s.values[3+i]; v != "" {
-					attrs.PutStr(d, v)
+				if v := s.values[4+i]; v != "" {
+					attrs.PutStr(d.Name, v)
 				}
 			}
 		}
@@ -312,6 +377,9 @@ func (r *red) flush(ctx context.Context) error {
 			n  uint64
 			ex *exemplar
 		}{{f.requests, s.requests, &s.reqEx}, {f.errors, s.errors, &s.errEx}} {
+			if c.m == (pmetric.Metric{}) {
+				continue
+			}
 			dp := c.m.Sum().DataPoints().AppendEmpty()
 			attrs.CopyTo(dp.Attributes())
 			dp.SetStartTimestamp(s.start)
@@ -325,7 +393,7 @@ func (r *red) flush(ctx context.Context) error {
 		hp.SetTimestamp(ts)
 		hp.SetCount(s.requests)
 		hp.SetSum(s.sum)
-		hp.ExplicitBounds().FromRaw(r.cfg.Buckets)
+		hp.ExplicitBounds().FromRaw(r.bounds)
 		hp.BucketCounts().FromRaw(s.buckets)
 		for i := range s.bucketEx {
 			taken = putExemplar(hp.Exemplars(), &s.bucketEx[i], taken)

@@ -292,7 +292,9 @@ func BenchmarkConsumeFixture(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, _, _ := newTest(b, func(c *Config) { c.Dimensions = []string{"http.route", "category", "location_region"} })
+	r, _, _ := newTest(b, func(c *Config) {
+		c.Dimensions = []Dimension{{Name: "http.route"}, {Name: "category"}, {Name: "location_region"}}
+	})
 	n := td.SpanCount()
 	b.ReportAllocs()
 	for b.Loop() {

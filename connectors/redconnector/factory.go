@@ -19,9 +19,10 @@ func NewFactory() connector.Factory {
 
 func createDefaultConfig() component.Config {
 	return &Config{
-		Namespace:     "red",
-		Dimensions:    []string{"http.route", "category", "location_region"},
-		Buckets:       []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+		Mode:       ModeRED,
+		Dimensions: []Dimension{{Name: "http.route"}, {Name: "category"}, {Name: "location_region"}},
+		Buckets: []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond,
+			500 * time.Millisecond, time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second},
 		SpanKinds:     []string{"server", "consumer"},
 		MaxSeries:     10000,
 		FlushInterval: 15 * time.Second,

@@ -67,11 +67,15 @@ func TestPodEndToEnd(t *testing.T) {
 
 	client := http.Client{Timeout: 10 * time.Second}
 	var reqs []sent
-	const valid, invalid, failing = 24, 3, 3
-	for i := range valid + invalid + failing {
+	// A first wave of every kind, and later (once the first wave's spans are counted) a few
+	// more valid requests, so the span counters increase between two samples: Jaeger's
+	// Monitor tab shows rates.
+	const valid, invalid, failing, later = 24, 3, 3, 4
+	send := func(i int) {
 		q := fmt.Sprintf("lat=%.4f&lng=-122.4194&radius_km=2&user_id=%d", 37.77+float64(i)*0.001, i)
 		fault := ""
 		switch {
+		case i >= valid+invalid+failing: // the later wave: valid
 		case i >= valid+invalid:
 			fault = "error"
 		case i >= valid:
@@ -94,7 +98,9 @@ func TestPodEndToEnd(t *testing.T) {
 		res.Body.Close()
 		reqs = append(reqs, sent{rid, body.TraceID, res.StatusCode})
 	}
-	client.CloseIdleConnections()
+	for i := range valid + invalid + failing {
+		send(i)
+	}
 
 	// Metrics: recsvc's own counters, scraped by the sidecar, in the real Prometheus.
 	query := func(q string) string {
@@ -116,16 +122,60 @@ func TestPodEndToEnd(t *testing.T) {
 			query("recommendation_latency_seconds_count"+inst) == fmt.Sprint(valid+invalid+failing)
 	}, "error and latency counts in Prometheus")
 
+	sm := fmt.Sprintf(`job="recsvc",instance=%q,span_kind="SPAN_KIND_SERVER"`, run)
+	testenv.Eventually(t, 60*time.Second, func() bool { return query("sum(traces_span_metrics_calls_total{"+sm+"})") != "" },
+		"the first wave's spans counted in traces_span_metrics_calls_total")
+	for i := range later {
+		send(valid + invalid + failing + i)
+	}
+	client.CloseIdleConnections()
 	svc.Stop(t) // graceful: flushes its spans and log lines
+	all := valid + invalid + failing + later
 
 	// RED metrics derived from the server spans: every request, the failing ones as errors,
 	// and exemplars on the duration buckets pointing at traces that were really sent.
 	red := fmt.Sprintf(`{job="recsvc",instance=%q}`, run)
 	testenv.Eventually(t, 60*time.Second, func() bool {
-		return query("sum(red_requests_total"+red+")") == fmt.Sprint(valid+invalid+failing) &&
+		return query("sum(red_requests_total"+red+")") == fmt.Sprint(all) &&
 			query("sum(red_errors_total"+red+")") == fmt.Sprint(failing)
 	}, "RED: requests %q errors %q, want %d and %d", query("sum(red_requests_total"+red+")"),
-		query("sum(red_errors_total"+red+")"), valid+invalid+failing, failing)
+		query("sum(red_errors_total"+red+")"), all, failing)
+	// The same spans as contrib's spanmetrics connector counts them (red_metrics/spanmetrics),
+	// and Jaeger's Monitor tab reading them from Prometheus.
+	testenv.Eventually(t, 60*time.Second, func() bool {
+		return query("sum(traces_span_metrics_calls_total{"+sm+"})") == fmt.Sprint(all) &&
+			query("sum(traces_span_metrics_calls_total{"+sm+`,status_code="STATUS_CODE_ERROR"})`) == fmt.Sprint(failing) &&
+			query("sum(traces_span_metrics_duration_milliseconds_count{"+sm+"})") == fmt.Sprint(all)
+	}, "spanmetrics: calls %q errors %q, want %d and %d", query("sum(traces_span_metrics_calls_total{"+sm+"})"),
+		query("sum(traces_span_metrics_calls_total{"+sm+`,status_code="STATUS_CODE_ERROR"})`), all, failing)
+	// monitor counts the points of recsvc's server spans Jaeger's Monitor tab would draw: a
+	// number (not NaN) above min.
+	monitor := func(metric string, min float64) (points int) {
+		q := url.Values{"service": {"recsvc"}, "spanKind": {"server"}, "endTs": {fmt.Sprint(time.Now().UnixMilli())},
+			"lookback": {"600000"}, "step": {"5000"}, "ratePer": {"60000"}, "quantile": {"0.95"}}
+		var r struct {
+			Metrics []struct {
+				MetricPoints []struct {
+					GaugeValue struct{ DoubleValue any } `json:"gaugeValue"`
+				} `json:"metricPoints"`
+			} `json:"metrics"`
+		}
+		if proctest.GetJSON(jaegerURL+"/api/metrics/"+metric+"?"+q.Encode(), &r) != nil {
+			return 0
+		}
+		for _, m := range r.Metrics {
+			for _, p := range m.MetricPoints {
+				if v, ok := p.GaugeValue.DoubleValue.(float64); ok && v > min {
+					points++
+				}
+			}
+		}
+		return points
+	}
+	testenv.Eventually(t, 60*time.Second, func() bool {
+		return monitor("calls", 0) > 0 && monitor("latencies", 0) > 0 && monitor("errors", -1) > 0
+	},
+		"Jaeger's Monitor tab (/api/metrics): %d call-rate, %d latency, %d error-rate points", monitor("calls", 0), monitor("latencies", 0), monitor("errors", -1))
 	var ex struct {
 		Data []struct {
 			Exemplars []struct{ Labels map[string]string }
@@ -166,7 +216,7 @@ func TestPodEndToEnd(t *testing.T) {
 	var hits []hit
 	today := "recommendations-" + time.Now().UTC().Format("2006.01.02")
 	search := fmt.Sprintf(`{"size":1000,"query":{"prefix":{"request_id":%q}}}`, run+"-")
-	wantDocs := valid + invalid + failing + invalid + failing // one request line each, plus invalid_request / request_failed
+	wantDocs := all + invalid + failing // one request line each, plus invalid_request / request_failed
 	testenv.Eventually(t, 60*time.Second, func() bool {
 		var r struct {
 			Hits struct{ Hits []hit }
