@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/prometheus/otlptranslator"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
@@ -38,6 +39,15 @@ type Config struct {
 	// ResourceToTelemetryConversion, as in contrib's exporters: when enabled, every resource
 	// attribute becomes a label on every series (not only those in resource_to_labels).
 	ResourceToTelemetryConversion ResourceToTelemetryConfig `mapstructure:"resource_to_telemetry_conversion"`
+	// TranslationStrategy is how OTLP names become Prometheus names, with Prometheus's own
+	// otlp.translation_strategy values: UnderscoreEscapingWithSuffixes (the default: dots to
+	// underscores, unit and _total suffixes), UnderscoreEscapingWithoutSuffixes,
+	// NoUTF8EscapingWithSuffixes and NoTranslation (UTF-8 names as they are; remote write
+	// only, and Prometheus 3 to store them).
+	TranslationStrategy otlptranslator.TranslationStrategyOption `mapstructure:"translation_strategy"`
+	// SendMetadata sends each family's type, help and unit with its samples (remote write 1.0
+	// metadata), as contrib's prometheusremotewrite exporter does.
+	SendMetadata bool `mapstructure:"send_metadata"`
 	// MaxBatchSizeBytes caps a remote-write request's size before compression (contrib's
 	// default, 3 MB); a larger batch goes in several requests, and one a proxy still refuses
 	// with 413 is halved.
@@ -94,6 +104,15 @@ func (c *Config) Validate() error {
 		if s.Expiration <= 0 {
 			errs = append(errs, errors.New("scrape.expiration: must be positive"))
 		}
+	}
+	switch c.TranslationStrategy {
+	case "", otlptranslator.UnderscoreEscapingWithSuffixes, otlptranslator.UnderscoreEscapingWithoutSuffixes:
+	case otlptranslator.NoUTF8EscapingWithSuffixes, otlptranslator.NoTranslation:
+		if c.Scrape.HasValue() {
+			errs = append(errs, fmt.Errorf("translation_strategy: %s keeps UTF-8 names, which the scrape endpoint does not serve; use it with remote write alone", c.TranslationStrategy))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("translation_strategy: %q is not UnderscoreEscapingWithSuffixes, UnderscoreEscapingWithoutSuffixes, NoUTF8EscapingWithSuffixes or NoTranslation", c.TranslationStrategy))
 	}
 	if c.MaxBatchSizeBytes < 1 {
 		errs = append(errs, errors.New("max_batch_size_bytes: must be positive"))

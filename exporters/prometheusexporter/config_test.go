@@ -10,14 +10,15 @@ import (
 
 func TestLoadConfig(t *testing.T) {
 	def, err := configtest.Load(t, NewFactory(), "recobs_prometheus")
-	if d := def.(*Config); err != nil || d.Endpoint != "http://127.0.0.1:9090/api/v1/write" || d.Timeout != 10*time.Second || d.MaxBatchSizeBytes != 3_000_000 || d.Scrape.HasValue() {
+	if d := def.(*Config); err != nil || d.Endpoint != "http://127.0.0.1:9090/api/v1/write" || d.Timeout != 10*time.Second || d.MaxBatchSizeBytes != 3_000_000 || d.Scrape.HasValue() ||
+		d.SendMetadata || d.TranslationStrategy != "UnderscoreEscapingWithSuffixes" {
 		t.Fatalf("defaults: %+v, %v", d, err)
 	}
 	c, err := configtest.Load(t, NewFactory(), "recobs_prometheus/contrib_names")
 	cc := c.(*Config)
 	org, _ := cc.Headers.Get("X-Scope-OrgID")
 	if err != nil || cc.externalLabels()["cluster"] != "eu-1" || !cc.ResourceToTelemetryConversion.Enabled ||
-		string(org) != "tenant-1" || cc.Timeout != 30*time.Second {
+		string(org) != "tenant-1" || cc.Timeout != 30*time.Second || !cc.SendMetadata || cc.TranslationStrategy != "NoUTF8EscapingWithSuffixes" {
 		t.Fatalf("contrib_names: %+v, %v", cc, err)
 	}
 	s, err := configtest.Load(t, NewFactory(), "recobs_prometheus/scrape_only")
@@ -28,6 +29,8 @@ func TestLoadConfig(t *testing.T) {
 		"bad_contrib_scrape_endpoint": "set scrape.endpoint",
 		"bad_both_label_names":        "const_labels:",
 		"bad_num_consumers":           "sending_queue.num_consumers:",
+		"bad_translation_strategy":    "translation_strategy: \"underscores\"",
+		"bad_utf8_with_scrape":        "translation_strategy: NoTranslation keeps UTF-8 names",
 	} {
 		if _, err := configtest.Load(t, NewFactory(), "recobs_prometheus/"+name); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: want an error with %q, got %v", name, want, err)

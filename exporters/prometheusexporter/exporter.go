@@ -124,12 +124,12 @@ func (e *promExporter) push(ctx context.Context, md pmetric.Metrics) error {
 	if e.client == nil {
 		return nil
 	}
-	series, sk := e.tr.translate(md)
+	series, sk, meta := e.tr.translate(md)
 	e.countSkipped(ctx, sk)
 	if len(series) == 0 {
 		return nil
 	}
-	return e.send(ctx, series)
+	return e.send(ctx, series, meta)
 }
 
 func (e *promExporter) countSkipped(ctx context.Context, sk skipped) {
@@ -141,7 +141,7 @@ func (e *promExporter) countSkipped(ctx context.Context, sk skipped) {
 }
 
 // send writes series in requests of at most max_batch_size_bytes (before compression).
-func (e *promExporter) send(ctx context.Context, series []prompb.TimeSeries) error {
+func (e *promExporter) send(ctx context.Context, series []prompb.TimeSeries, meta families) error {
 	for len(series) > 0 {
 		n, size := 0, 0
 		for n < len(series) {
@@ -152,7 +152,7 @@ func (e *promExporter) send(ctx context.Context, series []prompb.TimeSeries) err
 			size += sz
 			n++
 		}
-		if err := e.sendIsolating(ctx, series[:n]); err != nil {
+		if err := e.sendIsolating(ctx, series[:n], meta); err != nil {
 			return err
 		}
 		series = series[n:]
@@ -165,8 +165,8 @@ func (e *promExporter) send(ctx context.Context, series []prompb.TimeSeries) err
 // limit answers 413. Either way the request is halved and each half sent on its own, so every
 // good sample is stored and only the refused ones — isolated down to a single sample — are
 // counted, by reason.
-func (e *promExporter) sendIsolating(ctx context.Context, series []prompb.TimeSeries) error {
-	err := e.write(ctx, series)
+func (e *promExporter) sendIsolating(ctx context.Context, series []prompb.TimeSeries, meta families) error {
+	err := e.write(ctx, series, meta)
 	var refused *errRefused
 	if !errors.As(err, &refused) {
 		return err
@@ -178,10 +178,10 @@ func (e *promExporter) sendIsolating(ctx context.Context, series []prompb.TimeSe
 			zap.ByteString("message", refused.body), zap.String("series", seriesName(series[0])))
 		return nil
 	}
-	if err := e.sendIsolating(ctx, left); err != nil {
+	if err := e.sendIsolating(ctx, left, meta); err != nil {
 		return err
 	}
-	return e.sendIsolating(ctx, right)
+	return e.sendIsolating(ctx, right, meta)
 }
 
 // halve splits series in two: by series, or a single series by its samples.
@@ -255,9 +255,10 @@ func (e *errRefused) reason() string {
 	return "other"
 }
 
-// write sends series in one remote-write request.
-func (e *promExporter) write(ctx context.Context, series []prompb.TimeSeries) error {
-	raw, err := (&prompb.WriteRequest{Timeseries: series}).Marshal()
+// write sends series in one remote-write request, with their families' metadata when
+// send_metadata is on.
+func (e *promExporter) write(ctx context.Context, series []prompb.TimeSeries, meta families) error {
+	raw, err := (&prompb.WriteRequest{Timeseries: series, Metadata: meta.of(series)}).Marshal()
 	if err != nil {
 		return consumererror.NewPermanent(fmt.Errorf("encode write request: %w", err))
 	}

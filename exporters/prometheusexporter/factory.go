@@ -2,6 +2,7 @@ package prometheusexporter // import "github.com/recobs/recobs/exporters/prometh
 
 import (
 	"context"
+	"github.com/prometheus/otlptranslator"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -32,7 +33,8 @@ func createDefaultConfig() component.Config {
 	backoff.MaxElapsedTime = 0
 	scrape := ScrapeConfig{ServerConfig: confighttp.NewDefaultServerConfig(), MaxSeries: 10_000, Expiration: 5 * time.Minute}
 	scrape.NetAddr.Endpoint = "127.0.0.1:9464"
-	return &Config{ClientConfig: client, Scrape: configoptional.Default(scrape), MaxBatchSizeBytes: 3_000_000, QueueConfig: configoptional.Some(queue), BackOff: backoff}
+	return &Config{ClientConfig: client, Scrape: configoptional.Default(scrape), MaxBatchSizeBytes: 3_000_000,
+		TranslationStrategy: otlptranslator.UnderscoreEscapingWithSuffixes, QueueConfig: configoptional.Some(queue), BackOff: backoff}
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {

@@ -20,6 +20,8 @@ import (
 type translator struct {
 	namer      otlptranslator.MetricNamer
 	labels     otlptranslator.LabelNamer
+	units      otlptranslator.UnitNamer
+	metadata   bool // send_metadata: collect each family's type, help and unit
 	promote    []string
 	promoteAll bool // resource_to_telemetry_conversion: every resource attribute
 	external   map[string]string
@@ -31,9 +33,15 @@ type skipped struct {
 }
 
 func newTranslator(cfg *Config) *translator {
+	strategy := cfg.TranslationStrategy
+	if strategy == "" { // a Config built in code rather than by the factory
+		strategy = otlptranslator.UnderscoreEscapingWithSuffixes
+	}
 	return &translator{
-		namer:      otlptranslator.NewMetricNamer(cfg.Namespace, otlptranslator.UnderscoreEscapingWithSuffixes),
-		labels:     otlptranslator.LabelNamer{},
+		namer:      otlptranslator.NewMetricNamer(cfg.Namespace, strategy),
+		labels:     otlptranslator.LabelNamer{UTF8Allowed: !strategy.ShouldEscape()},
+		units:      otlptranslator.UnitNamer{UTF8Allowed: !strategy.ShouldEscape()},
+		metadata:   cfg.SendMetadata,
 		promote:    cfg.ResourceToLabels,
 		promoteAll: cfg.ResourceToTelemetryConversion.Enabled,
 		external:   cfg.externalLabels(),
@@ -171,9 +179,49 @@ func exemplarValue(e pmetric.Exemplar) float64 {
 	return e.DoubleValue()
 }
 
-func (t *translator) translate(md pmetric.Metrics) ([]prompb.TimeSeries, skipped) {
+// families maps a series name to its family's metadata (type, help, unit), for send_metadata.
+type families map[string]*prompb.MetricMetadata
+
+// describe records the metadata of family name, whose series are named name+suffix.
+func (f families) describe(name string, typ prompb.MetricMetadata_MetricType, m pmetric.Metric, unit string, suffixes ...string) {
+	if f == nil {
+		return
+	}
+	md := &prompb.MetricMetadata{Type: typ, MetricFamilyName: name, Help: m.Description(), Unit: unit}
+	for _, s := range suffixes {
+		f[name+s] = md
+	}
+}
+
+// of lists, once each, the metadata of the families series belong to.
+func (f families) of(series []prompb.TimeSeries) []prompb.MetricMetadata {
+	if f == nil {
+		return nil
+	}
+	var out []prompb.MetricMetadata
+	seen := map[*prompb.MetricMetadata]bool{}
+	for _, s := range series {
+		for _, l := range s.Labels {
+			if l.Name != labels.MetricName {
+				continue
+			}
+			if md := f[l.Value]; md != nil && !seen[md] {
+				seen[md] = true
+				out = append(out, *md)
+			}
+			break
+		}
+	}
+	return out
+}
+
+func (t *translator) translate(md pmetric.Metrics) ([]prompb.TimeSeries, skipped, families) {
 	var out []prompb.TimeSeries
 	var sk skipped
+	var meta families
+	if t.metadata {
+		meta = families{}
+	}
 	series := func(ls labelSet, name string, ts int64, v float64, extra ...string) *prompb.TimeSeries {
 		out = append(out, prompb.TimeSeries{
 			Labels:  ls.with(append([]string{labels.MetricName, name}, extra...)...),
@@ -189,14 +237,15 @@ func (t *translator) translate(md pmetric.Metrics) ([]prompb.TimeSeries, skipped
 			ms0 := rm.ScopeMetrics().At(j).Metrics()
 			for k := 0; k < ms0.Len(); k++ {
 				m := ms0.At(k)
-				latest = max(latest, t.metric(m, base, series, &sk))
+				latest = max(latest, t.metric(m, base, series, &sk, meta))
 			}
 		}
 		if len(info) > 2 && latest > 0 { // more than job and instance: worth a target_info
 			series(info, "target_info", latest, 1)
+			meta.describe("target_info", prompb.MetricMetadata_INFO, pmetric.NewMetric(), "", "")
 		}
 	}
-	return out, sk
+	return out, sk, meta
 }
 
 // familyName is the Prometheus name of m's family, or false when m's points have no faithful
@@ -217,8 +266,12 @@ func (t *translator) familyName(m pmetric.Metric, typ otlptranslator.MetricType,
 }
 
 // metric appends the series of one metric and returns its newest timestamp (ms).
-func (t *translator) metric(m pmetric.Metric, base labelSet, series func(labelSet, string, int64, float64, ...string) *prompb.TimeSeries, sk *skipped) int64 {
+func (t *translator) metric(m pmetric.Metric, base labelSet, series func(labelSet, string, int64, float64, ...string) *prompb.TimeSeries, sk *skipped, meta families) int64 {
 	var latest int64
+	unit := "" // the family's unit in Prometheus's words (seconds, bytes), for its metadata
+	if meta != nil {
+		unit = t.units.Build(m.Unit())
+	}
 	switch m.Type() {
 	case pmetric.MetricTypeGauge, pmetric.MetricTypeSum:
 		var pts pmetric.NumberDataPointSlice
@@ -236,6 +289,11 @@ func (t *translator) metric(m pmetric.Metric, base labelSet, series func(labelSe
 		if !ok {
 			return 0
 		}
+		if typ == otlptranslator.MetricTypeMonotonicCounter {
+			meta.describe(name, prompb.MetricMetadata_COUNTER, m, unit, "")
+		} else {
+			meta.describe(name, prompb.MetricMetadata_GAUGE, m, unit, "")
+		}
 		for i := 0; i < pts.Len(); i++ {
 			p := pts.At(i)
 			ts := ms(p.Timestamp())
@@ -249,6 +307,7 @@ func (t *translator) metric(m pmetric.Metric, base labelSet, series func(labelSe
 		if !ok {
 			return 0
 		}
+		meta.describe(name, prompb.MetricMetadata_HISTOGRAM, m, unit, "_bucket", "_sum", "_count")
 		for i := 0; i < pts.Len(); i++ {
 			p := pts.At(i)
 			ts := ms(p.Timestamp())
@@ -275,6 +334,7 @@ func (t *translator) metric(m pmetric.Metric, base labelSet, series func(labelSe
 		if !ok {
 			return 0
 		}
+		meta.describe(name, prompb.MetricMetadata_SUMMARY, m, unit, "", "_sum", "_count")
 		for i := 0; i < pts.Len(); i++ {
 			p := pts.At(i)
 			ts := ms(p.Timestamp())
@@ -293,6 +353,7 @@ func (t *translator) metric(m pmetric.Metric, base labelSet, series func(labelSe
 		if !ok {
 			return 0
 		}
+		meta.describe(name, prompb.MetricMetadata_HISTOGRAM, m, unit, "")
 		for i := 0; i < pts.Len(); i++ {
 			p := pts.At(i)
 			h, err := nativeHistogram(p)

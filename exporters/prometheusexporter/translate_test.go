@@ -73,7 +73,7 @@ func key(ls []prompb.Label) string {
 func TestTranslateHandComputed(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.ResourceToLabels = []string{"k8s.pod.name"}
-	series, sk := newTranslator(cfg).translate(fixture())
+	series, sk, _ := newTranslator(cfg).translate(fixture())
 	got := map[string]prompb.TimeSeries{}
 	for _, s := range series {
 		for i := 1; i < len(s.Labels); i++ {
@@ -127,7 +127,7 @@ func TestNoRecordedValueIsStale(t *testing.T) {
 	g.SetName("g")
 	p := g.SetEmptyGauge().DataPoints().AppendEmpty()
 	p.SetFlags(pmetric.DefaultDataPointFlags.WithNoRecordedValue(true))
-	series, _ := newTranslator(createDefaultConfig().(*Config)).translate(md)
+	series, _, _ := newTranslator(createDefaultConfig().(*Config)).translate(md)
 	if len(series) != 1 || !value.IsStaleNaN(series[0].Samples[0].Value) || !math.IsNaN(series[0].Samples[0].Value) {
 		t.Fatalf("want a stale marker, got %+v", series)
 	}
