@@ -47,9 +47,9 @@ type Config struct {
 	// sidecar's bulk bodies are repetitive JSON; gzip cuts what crosses the network by ~10×.
 	Compression string `mapstructure:"compression"`
 
-	Timeout     exporterhelper.TimeoutConfig                             `mapstructure:",squash"`
-	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
-	BackOff     configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
+	Timeout exporterhelper.TimeoutConfig                             `mapstructure:",squash"`
+	Queue   configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	Retry   configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
 }
 
 // TemplateConfig shapes the composable index template.

@@ -91,7 +91,7 @@ func TestLoadConfig(t *testing.T) {
 	if def.Compression != "gzip" || def.Timeout.Timeout != 90*time.Second {
 		t.Errorf("defaults: compression %q, timeout %s; want gzip, 90s", def.Compression, def.Timeout.Timeout)
 	}
-	q := def.QueueConfig.Get()
+	q := def.Queue.Get()
 	if q == nil || q.Batch.Get() == nil || q.Sizer.String() != "items" || q.Batch.Get().MinSize != 1000 || q.Batch.Get().MaxSize != 5000 || !q.BlockOnOverflow {
 		t.Errorf("defaults: the queue must count records, block when full and batch 1,000–5,000 of them: %+v", q)
 	}
@@ -104,7 +104,7 @@ func TestLoadConfig(t *testing.T) {
 	if got := a.Auth.Get(); got == nil || got.AuthenticatorID.String() != "oauth2client" {
 		t.Errorf("auth_extension: authenticator %v", got)
 	}
-	if b := a.QueueConfig.Get().Batch.Get(); a.QueueConfig.Get().QueueSize != 200000 || b.FlushTimeout != 5*time.Second || b.MinSize != 2000 || b.MaxSize != 8000 {
-		t.Errorf("auth_extension: queue %+v", a.QueueConfig.Get())
+	if b := a.Queue.Get().Batch.Get(); a.Queue.Get().QueueSize != 200000 || b.FlushTimeout != 5*time.Second || b.MinSize != 2000 || b.MaxSize != 8000 {
+		t.Errorf("auth_extension: queue %+v", a.Queue.Get())
 	}
 }

@@ -46,11 +46,11 @@ func createDefaultConfig() component.Config {
 		DeadLetterIndex: "recommendations-dead-letter",
 		// Elasticsearch's guidance is 5–15 MB a bulk; its own hard limit is 100 MB.
 		BulkMaxBytes: 8 << 20,
-		Template:     TemplateConfig{Name: "recommendations", Shards: 1, Replicas: 1},
+		Template:     NewDefaultTemplateConfig(),
 		Compression:  "gzip",
 		Timeout:      timeout,
-		QueueConfig:  configoptional.Some(queue),
-		BackOff:      backoff,
+		Queue:        configoptional.Some(queue),
+		Retry:        backoff,
 	}
 }
 
@@ -65,7 +65,13 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		exporterhelper.WithShutdown(exp.shutdown),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithTimeout(c.Timeout),
-		exporterhelper.WithQueue(c.QueueConfig),
-		exporterhelper.WithRetry(c.BackOff),
+		exporterhelper.WithQueue(c.Queue),
+		exporterhelper.WithRetry(c.Retry),
 	)
+}
+
+// NewDefaultTemplateConfig is the index template of the default daily indices: named
+// recommendations, one shard, one replica.
+func NewDefaultTemplateConfig() TemplateConfig {
+	return TemplateConfig{Name: "recommendations", Shards: 1, Replicas: 1}
 }

@@ -81,8 +81,8 @@ func TestNoStatusDropsABatch(t *testing.T) {
 			cfg.Index = prefix + "-%{+YYYY.MM.dd}"
 			cfg.DeadLetterIndex = prefix + "-dead-letter"
 			cfg.Template = TemplateConfig{Name: prefix, Shards: 1, Replicas: 0}
-			cfg.BackOff.InitialInterval, cfg.BackOff.MaxInterval = 10*time.Millisecond, 50*time.Millisecond
-			q := cfg.QueueConfig.Get()
+			cfg.Retry.InitialInterval, cfg.Retry.MaxInterval = 10*time.Millisecond, 50*time.Millisecond
+			q := cfg.Queue.Get()
 			q.NumConsumers = 1
 			batch := exporterhelper.NewDefaultBatchConfig()
 			batch.MinSize, batch.MaxSize, batch.FlushTimeout = 1000, 1000, 100*time.Millisecond

@@ -23,7 +23,7 @@ type Config struct {
 	// ClientConfig holds the remote-write endpoint (e.g. http://127.0.0.1:9090/api/v1/write),
 	// TLS, headers and the per-request timeout. An empty endpoint turns remote write off
 	// (then scrape must be set).
-	confighttp.ClientConfig `mapstructure:",squash"`
+	ClientConfig confighttp.ClientConfig `mapstructure:",squash"`
 	// Scrape, when set, also serves the newest point of every series for Prometheus to scrape.
 	Scrape configoptional.Optional[ScrapeConfig] `mapstructure:"scrape"`
 	// Namespace prefixes every metric name.
@@ -53,8 +53,8 @@ type Config struct {
 	// with 413 is halved.
 	MaxBatchSizeBytes int `mapstructure:"max_batch_size_bytes"`
 
-	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
-	BackOff     configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
+	Queue configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	Retry configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
 }
 
 // ResourceToTelemetryConfig is contrib's switch for copying resource attributes onto series.
@@ -72,7 +72,7 @@ func (c *Config) externalLabels() map[string]string {
 
 // ScrapeConfig is the scrape endpoint: where it listens, and how many series it holds.
 type ScrapeConfig struct {
-	confighttp.ServerConfig `mapstructure:",squash"`
+	ServerConfig confighttp.ServerConfig `mapstructure:",squash"`
 	// MaxSeries caps the series held; past it new series are refused and counted.
 	MaxSeries int `mapstructure:"max_series"`
 	// Expiration drops a series not updated for this long.
@@ -82,20 +82,20 @@ type ScrapeConfig struct {
 // Validate fails at start with the field's name.
 func (c *Config) Validate() error {
 	var errs []error
-	switch u, err := url.Parse(c.Endpoint); {
-	case c.Endpoint == "" && !c.Scrape.HasValue():
+	switch u, err := url.Parse(c.ClientConfig.Endpoint); {
+	case c.ClientConfig.Endpoint == "" && !c.Scrape.HasValue():
 		errs = append(errs, errors.New("endpoint: a remote-write URL is required unless scrape is set"))
-	case c.Endpoint != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == ""):
+	case c.ClientConfig.Endpoint != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == ""):
 		// Never the URL itself: it may carry user:password.
 		msg := "endpoint: not an http(s) URL of a remote-write receiver"
-		if _, _, hostPort := net.SplitHostPort(c.Endpoint); hostPort == nil {
+		if _, _, hostPort := net.SplitHostPort(c.ClientConfig.Endpoint); hostPort == nil {
 			// contrib's prometheus exporter's endpoint is where it listens to be scraped.
 			msg += "; to be scraped at a host:port, as contrib's prometheus exporter is, set scrape.endpoint"
 		}
 		errs = append(errs, errors.New(msg))
 	}
 	if s := c.Scrape.Get(); s != nil {
-		if s.NetAddr.Endpoint == "" {
+		if s.ServerConfig.NetAddr.Endpoint == "" {
 			errs = append(errs, errors.New("scrape.endpoint: must be set (e.g. 127.0.0.1:9464)"))
 		}
 		if s.MaxSeries < 1 {
@@ -125,7 +125,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("external_labels: %q is not a usable label name", k))
 		}
 	}
-	if q := c.QueueConfig.Get(); q != nil && q.NumConsumers > 1 {
+	if q := c.Queue.Get(); q != nil && q.NumConsumers > 1 {
 		// Prometheus refuses samples older than the newest of their series: two requests in
 		// flight at once could reorder a series and lose points.
 		errs = append(errs, errors.New("sending_queue.num_consumers: must be 1 so each series stays in order"))

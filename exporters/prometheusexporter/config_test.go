@@ -10,19 +10,19 @@ import (
 
 func TestLoadConfig(t *testing.T) {
 	def, err := configtest.Load(t, NewFactory(), "recobs_prometheus")
-	if d := def.(*Config); err != nil || d.Endpoint != "http://127.0.0.1:9090/api/v1/write" || d.Timeout != 10*time.Second || d.MaxBatchSizeBytes != 3_000_000 || d.Scrape.HasValue() ||
+	if d := def.(*Config); err != nil || d.ClientConfig.Endpoint != "http://127.0.0.1:9090/api/v1/write" || d.ClientConfig.Timeout != 10*time.Second || d.MaxBatchSizeBytes != 3_000_000 || d.Scrape.HasValue() ||
 		d.SendMetadata || d.TranslationStrategy != "UnderscoreEscapingWithSuffixes" {
 		t.Fatalf("defaults: %+v, %v", d, err)
 	}
 	c, err := configtest.Load(t, NewFactory(), "recobs_prometheus/contrib_names")
 	cc := c.(*Config)
-	org, _ := cc.Headers.Get("X-Scope-OrgID")
+	org, _ := cc.ClientConfig.Headers.Get("X-Scope-OrgID")
 	if err != nil || cc.externalLabels()["cluster"] != "eu-1" || !cc.ResourceToTelemetryConversion.Enabled ||
-		string(org) != "tenant-1" || cc.Timeout != 30*time.Second || !cc.SendMetadata || cc.TranslationStrategy != "NoUTF8EscapingWithSuffixes" {
+		string(org) != "tenant-1" || cc.ClientConfig.Timeout != 30*time.Second || !cc.SendMetadata || cc.TranslationStrategy != "NoUTF8EscapingWithSuffixes" {
 		t.Fatalf("contrib_names: %+v, %v", cc, err)
 	}
 	s, err := configtest.Load(t, NewFactory(), "recobs_prometheus/scrape_only")
-	if sc := s.(*Config).Scrape.Get(); err != nil || sc == nil || sc.NetAddr.Endpoint != "127.0.0.1:9464" || sc.MaxSeries != 500 || sc.Expiration != time.Minute {
+	if sc := s.(*Config).Scrape.Get(); err != nil || sc == nil || sc.ServerConfig.NetAddr.Endpoint != "127.0.0.1:9464" || sc.MaxSeries != 500 || sc.Expiration != time.Minute {
 		t.Fatalf("scrape_only: %+v, %v", s, err)
 	}
 	for name, want := range map[string]string{

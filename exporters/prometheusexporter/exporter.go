@@ -66,7 +66,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*promExporter, error) {
 }
 
 func (e *promExporter) start(ctx context.Context, host component.Host) error {
-	if e.cfg.Endpoint != "" {
+	if e.cfg.ClientConfig.Endpoint != "" {
 		client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.set.TelemetrySettings)
 		if err != nil {
 			return err
@@ -74,13 +74,13 @@ func (e *promExporter) start(ctx context.Context, host component.Host) error {
 		e.client = client
 	}
 	if sc := e.cfg.Scrape.Get(); sc != nil {
-		ln, err := sc.ToListener(ctx)
+		ln, err := sc.ServerConfig.ToListener(ctx)
 		if err != nil {
 			return fmt.Errorf("scrape.endpoint: %w", err)
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", e.scrape)
-		srv, err := sc.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, mux)
+		srv, err := sc.ServerConfig.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, mux)
 		if err != nil {
 			_ = ln.Close()
 			return fmt.Errorf("scrape: %w", err)
@@ -262,7 +262,7 @@ func (e *promExporter) write(ctx context.Context, series []prompb.TimeSeries, me
 	if err != nil {
 		return consumererror.NewPermanent(fmt.Errorf("encode write request: %w", err))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.Endpoint, bytes.NewReader(snappy.Encode(nil, raw)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.ClientConfig.Endpoint, bytes.NewReader(snappy.Encode(nil, raw)))
 	if err != nil {
 		return consumererror.NewPermanent(err)
 	}

@@ -23,7 +23,7 @@ import (
 func TestRealPrometheus(t *testing.T) {
 	base := testenv.PrometheusURL(t)
 	cfg := createDefaultConfig().(*Config)
-	cfg.Endpoint = base + "/api/v1/write"
+	cfg.ClientConfig.Endpoint = base + "/api/v1/write"
 	cfg.Namespace = testenv.UniqueName("t")
 	exp := startExporter(t, cfg)
 
@@ -76,7 +76,7 @@ func TestRealPrometheusContribNames(t *testing.T) {
 	base := testenv.PrometheusURL(t)
 	for _, convert := range []bool{false, true} {
 		cfg := createDefaultConfig().(*Config)
-		cfg.Endpoint = base + "/api/v1/write"
+		cfg.ClientConfig.Endpoint = base + "/api/v1/write"
 		cfg.Namespace = testenv.UniqueName("c")
 		cfg.ConstLabels = map[string]string{"cluster": "eu-1"}
 		cfg.ResourceToTelemetryConversion.Enabled = convert
@@ -152,7 +152,7 @@ func getJSON(u string, v any) error {
 func TestRealPrometheusNativeHistogram(t *testing.T) {
 	base := testenv.PrometheusURL(t)
 	cfg := createDefaultConfig().(*Config)
-	cfg.Endpoint = base + "/api/v1/write"
+	cfg.ClientConfig.Endpoint = base + "/api/v1/write"
 	cfg.Namespace = testenv.UniqueName("n")
 	exp := startExporter(t, cfg)
 
@@ -192,7 +192,7 @@ func TestRealPrometheusNativeHistogram(t *testing.T) {
 func BenchmarkRemoteWrite(b *testing.B) {
 	base := testenv.PrometheusURL(b)
 	cfg := createDefaultConfig().(*Config)
-	cfg.Endpoint = base + "/api/v1/write"
+	cfg.ClientConfig.Endpoint = base + "/api/v1/write"
 	cfg.Namespace = testenv.UniqueName("b")
 	exp := startExporter(b, cfg)
 	const series = 2000

@@ -31,10 +31,8 @@ func createDefaultConfig() component.Config {
 	queue.BlockOnOverflow = true
 	backoff := configretry.NewDefaultBackOffConfig()
 	backoff.MaxElapsedTime = 0
-	scrape := ScrapeConfig{ServerConfig: confighttp.NewDefaultServerConfig(), MaxSeries: 10_000, Expiration: 5 * time.Minute}
-	scrape.NetAddr.Endpoint = "127.0.0.1:9464"
-	return &Config{ClientConfig: client, Scrape: configoptional.Default(scrape), MaxBatchSizeBytes: 3_000_000,
-		TranslationStrategy: otlptranslator.UnderscoreEscapingWithSuffixes, QueueConfig: configoptional.Some(queue), BackOff: backoff}
+	return &Config{ClientConfig: client, Scrape: configoptional.Default(NewDefaultScrapeConfig()), MaxBatchSizeBytes: 3_000_000,
+		TranslationStrategy: otlptranslator.UnderscoreEscapingWithSuffixes, Queue: configoptional.Some(queue), Retry: backoff}
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
@@ -49,7 +47,15 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		// The HTTP client carries the timeout; exporterhelper's own is off.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{}),
-		exporterhelper.WithQueue(c.QueueConfig),
-		exporterhelper.WithRetry(c.BackOff),
+		exporterhelper.WithQueue(c.Queue),
+		exporterhelper.WithRetry(c.Retry),
 	)
+}
+
+// NewDefaultScrapeConfig is the scrape endpoint's configuration once `scrape:` is set:
+// 127.0.0.1:9464, at most 10,000 series, each dropped after 5 minutes without an update.
+func NewDefaultScrapeConfig() ScrapeConfig {
+	scrape := ScrapeConfig{ServerConfig: confighttp.NewDefaultServerConfig(), MaxSeries: 10_000, Expiration: 5 * time.Minute}
+	scrape.ServerConfig.NetAddr.Endpoint = "127.0.0.1:9464"
+	return scrape
 }

@@ -82,7 +82,7 @@ func counterValue(t *testing.T, tel *componenttest.Telemetry, name string, attrs
 func TestOneBadSampleDoesNotRejectTheBatch(t *testing.T) {
 	base := testenv.PrometheusURL(t)
 	cfg := createDefaultConfig().(*Config)
-	cfg.Endpoint = base + "/api/v1/write"
+	cfg.ClientConfig.Endpoint = base + "/api/v1/write"
 	cfg.Namespace = testenv.UniqueName("iso")
 	exp, tel := startWithTelemetry(t, cfg)
 	now := time.Now()
@@ -143,7 +143,7 @@ func TestBodyLimitSplitsTheRequest(t *testing.T) {
 		t.Run(fmt.Sprint(limit), func(t *testing.T) {
 			proxy.refused = 0
 			cfg := createDefaultConfig().(*Config)
-			cfg.Endpoint = srv.URL + "/api/v1/write"
+			cfg.ClientConfig.Endpoint = srv.URL + "/api/v1/write"
 			cfg.Namespace = testenv.UniqueName("split")
 			cfg.MaxBatchSizeBytes = limit
 			exp, tel := startWithTelemetry(t, cfg)

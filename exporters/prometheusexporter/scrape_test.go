@@ -202,9 +202,9 @@ func TestRealPrometheusScrapes(t *testing.T) {
 	}
 	scrapeAddr := proctest.FreePort(t)
 	cfg := createDefaultConfig().(*Config)
-	cfg.Endpoint = ""
+	cfg.ClientConfig.Endpoint = ""
 	sc := cfg.Scrape.GetOrInsertDefault()
-	sc.NetAddr.Endpoint = scrapeAddr
+	sc.ServerConfig.NetAddr.Endpoint = scrapeAddr
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

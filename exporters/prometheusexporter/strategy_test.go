@@ -84,7 +84,7 @@ func TestRealPrometheusStrategies(t *testing.T) {
 		otlptranslator.NoUTF8EscapingWithSuffixes:        {"_red.requests_total", "_red.duration_seconds_count", "_red_requests_total"},
 	} {
 		cfg := createDefaultConfig().(*Config)
-		cfg.Endpoint = base + "/api/v1/write"
+		cfg.ClientConfig.Endpoint = base + "/api/v1/write"
 		cfg.Namespace = testenv.UniqueName("ns")
 		cfg.TranslationStrategy = strategy
 		exp := startExporter(t, cfg)
@@ -128,7 +128,7 @@ func TestSendMetadata(t *testing.T) {
 	for _, send := range []bool{false, true} {
 		got = nil
 		cfg := createDefaultConfig().(*Config)
-		cfg.Endpoint = srv.URL + "/api/v1/write"
+		cfg.ClientConfig.Endpoint = srv.URL + "/api/v1/write"
 		cfg.SendMetadata = send
 		md := fixture()
 		md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).SetDescription("Requests (server spans).")

@@ -138,17 +138,17 @@ func TestConfigValidate(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Endpoint = "127.0.0.1:9090"
+	cfg.ClientConfig.Endpoint = "127.0.0.1:9090"
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "endpoint:") {
 		t.Errorf("got %v", err)
 	}
 	// A bad endpoint is named, never echoed: it may carry a password.
-	cfg.Endpoint = "ftp://writer:s3cr3t@prom:9090/api/v1/write"
+	cfg.ClientConfig.Endpoint = "ftp://writer:s3cr3t@prom:9090/api/v1/write"
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "endpoint:") || strings.Contains(err.Error(), "s3cr3t") {
 		t.Errorf("got %v", err)
 	}
 	cfg = createDefaultConfig().(*Config)
-	cfg.QueueConfig.Get().NumConsumers = 4
+	cfg.Queue.Get().NumConsumers = 4
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "num_consumers") {
 		t.Errorf("got %v", err)
 	}

@@ -58,8 +58,8 @@ func TestBackpressureStopsReadingLosesNothing(t *testing.T) {
 	cfg := f.CreateDefaultConfig().(*Config)
 	cfg.InputConfig.Include = []string{path}
 	cfg.InputConfig.PollInterval = 20 * time.Millisecond
-	cfg.RetryOnFailure.InitialInterval = 10 * time.Millisecond
-	cfg.RetryOnFailure.MaxInterval = 50 * time.Millisecond
+	cfg.Retry.InitialInterval = 10 * time.Millisecond
+	cfg.Retry.MaxInterval = 50 * time.Millisecond
 	sink := &refusingSink{closed: true}
 	startReceiver(t, cfg, sink)
 

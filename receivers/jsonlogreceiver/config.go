@@ -26,9 +26,9 @@ type Config struct {
 	// StorageID is the storage extension (file_storage) keeping the read offsets, so a
 	// restart neither loses nor re-reads lines.
 	StorageID *component.ID `mapstructure:"storage"`
-	// RetryOnFailure paces the retries when the pipeline refuses lines: reading stops until
+	// Retry paces the retries when the pipeline refuses lines: reading stops until
 	// they are accepted (backpressure). It cannot be turned off: refused lines are never dropped.
-	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+	Retry configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 	// ServiceName is the records' service.name resource attribute.
 	ServiceName string `mapstructure:"service_name"`
 	// Fields names the fields of a line that become the record's timestamp, severity, body
@@ -61,14 +61,14 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, errors.New("encoding: the log line contract is UTF-8 (invalid bytes are flagged, not decoded away)"))
 	}
-	if !c.RetryOnFailure.Enabled || c.RetryOnFailure.MaxElapsedTime != 0 {
+	if !c.Retry.Enabled || c.Retry.MaxElapsedTime != 0 {
 		errs = append(errs, errors.New("retry_on_failure: must stay enabled with max_elapsed_time 0: refused lines wait in the file, never dropped"))
 	}
 	if s := c.Socket.Get(); s != nil {
-		if s.Endpoint == "" {
+		if s.AddrConfig.Endpoint == "" {
 			errs = append(errs, errors.New("socket.endpoint: must be set (host:port, or a path for unix)"))
 		}
-		if s.Transport != confignet.TransportTypeTCP && s.Transport != confignet.TransportTypeUnix {
+		if s.AddrConfig.Transport != confignet.TransportTypeTCP && s.AddrConfig.Transport != confignet.TransportTypeUnix {
 			errs = append(errs, errors.New("socket.transport: must be tcp or unix"))
 		}
 		if s.FlushInterval <= 0 {

@@ -18,7 +18,7 @@ func TestLoadConfig(t *testing.T) {
 	s := c.Socket.Get()
 	if err != nil || len(c.InputConfig.Include) != 1 || len(c.InputConfig.Exclude) != 1 || c.IncludeRotated || c.StorageID == nil ||
 		c.ServiceName != "checkout" || c.ParseWorkers != 2 || c.InputConfig.MaxLogSize != 65536 || c.InputConfig.PollInterval != 500*time.Millisecond ||
-		s == nil || s.Endpoint != "/run/recsvc/log.sock" || string(s.Transport) != "unix" || s.FlushInterval != 100*time.Millisecond || s.MaxConnections != 8 {
+		s == nil || s.AddrConfig.Endpoint != "/run/recsvc/log.sock" || string(s.AddrConfig.Transport) != "unix" || s.FlushInterval != 100*time.Millisecond || s.MaxConnections != 8 {
 		t.Fatalf("full: %+v, %v", c, err)
 	}
 	f := c.Fields

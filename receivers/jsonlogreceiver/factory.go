@@ -37,10 +37,16 @@ func createDefaultConfig() component.Config {
 	retry.InitialInterval = 100 * time.Millisecond
 	retry.MaxInterval = 5 * time.Second
 	retry.MaxElapsedTime = 0
-	socket := SocketConfig{AddrConfig: confignet.AddrConfig{Endpoint: "127.0.0.1:54525", Transport: confignet.TransportTypeTCP}, FlushInterval: 200 * time.Millisecond, MaxConnections: 64}
-	return &Config{InputConfig: *in, IncludeRotated: true, RetryOnFailure: retry, ServiceName: "recsvc", Fields: defaultFields(), Socket: configoptional.Default(socket)}
+	return &Config{InputConfig: *in, IncludeRotated: true, Retry: retry, ServiceName: "recsvc", Fields: NewDefaultFieldsConfig(), Socket: configoptional.Default(NewDefaultSocketConfig())}
 }
 
 func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
 	return newReceiver(set, cfg.(*Config), next)
+}
+
+// NewDefaultSocketConfig is the socket input's configuration once `socket:` is set: TCP on
+// 127.0.0.1:54525, at most 64 connections, lines handed on every 200 ms.
+func NewDefaultSocketConfig() SocketConfig {
+	return SocketConfig{AddrConfig: confignet.AddrConfig{Endpoint: "127.0.0.1:54525", Transport: confignet.TransportTypeTCP},
+		FlushInterval: 200 * time.Millisecond, MaxConnections: 64}
 }

@@ -64,7 +64,8 @@ const (
 	LayoutGoTime  = "gotime"
 )
 
-func defaultFields() FieldsConfig {
+// NewDefaultFieldsConfig reads recsvc's contract (internal/logschema).
+func NewDefaultFieldsConfig() FieldsConfig {
 	return FieldsConfig{
 		Timestamp: TimestampFieldConfig{Field: logschema.Timestamp, LayoutType: LayoutRFC3339},
 		Severity:  SeverityFieldConfig{Field: logschema.Level},
@@ -176,7 +177,7 @@ func newFieldSpec(f FieldsConfig) *fieldSpec {
 	return s
 }
 
-var defaultFieldSpec = newFieldSpec(defaultFields())
+var defaultFieldSpec = newFieldSpec(NewDefaultFieldsConfig())
 
 // fieldKind is what a top-level key of a line is to the record.
 type fieldKind uint8

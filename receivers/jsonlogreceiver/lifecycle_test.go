@@ -13,6 +13,6 @@ func TestLifecycle(t *testing.T) {
 	t.Run("files", func(t *testing.T) { lifecycletest.Run(t, NewFactory(), cfg) })
 	withSocket := *cfg
 	withSocket.Socket = createDefaultConfig().(*Config).Socket
-	withSocket.Socket.GetOrInsertDefault().Endpoint = "127.0.0.1:0"
+	withSocket.Socket.GetOrInsertDefault().AddrConfig.Endpoint = "127.0.0.1:0"
 	t.Run("files and socket", func(t *testing.T) { lifecycletest.Run(t, NewFactory(), &withSocket) })
 }

@@ -298,10 +298,10 @@ func (r *logReceiver) deliver(ctx context.Context, ld plog.Logs, obs *receiverhe
 		// Backpressure: reading this file waits until the pipeline takes the batch.
 		if retry == nil {
 			retry = backoff.NewExponentialBackOff()
-			retry.InitialInterval = r.cfg.RetryOnFailure.InitialInterval
-			retry.MaxInterval = r.cfg.RetryOnFailure.MaxInterval
-			retry.Multiplier = r.cfg.RetryOnFailure.Multiplier
-			retry.RandomizationFactor = r.cfg.RetryOnFailure.RandomizationFactor
+			retry.InitialInterval = r.cfg.Retry.InitialInterval
+			retry.MaxInterval = r.cfg.Retry.MaxInterval
+			retry.Multiplier = r.cfg.Retry.Multiplier
+			retry.RandomizationFactor = r.cfg.Retry.RandomizationFactor
 		}
 		wait := retry.NextBackOff()
 		r.set.Logger.Debug("pipeline refused log records; retrying", zap.Int("records", n), zap.Duration("in", wait), zap.Error(err))

@@ -21,7 +21,7 @@ import (
 // back on the writer). Socket lines have no offset to checkpoint: what a connection sent
 // before a crash and was not yet handed on is the writer's to resend.
 type SocketConfig struct {
-	confignet.AddrConfig `mapstructure:",squash"`
+	AddrConfig confignet.AddrConfig `mapstructure:",squash"`
 	// FlushInterval sends a partial batch when no new line came for this long.
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
 	// MaxConnections caps the connections read at once (each holds up to max_log_size of a
@@ -49,11 +49,11 @@ type socketInput struct {
 }
 
 func (r *logReceiver) startSocket(ctx context.Context, cfg SocketConfig) (*socketInput, error) {
-	ln, err := cfg.Listen(ctx)
+	ln, err := cfg.AddrConfig.Listen(ctx)
 	if err != nil {
 		return nil, err
 	}
-	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{ReceiverID: r.set.ID, Transport: string(cfg.Transport), ReceiverCreateSettings: r.set})
+	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{ReceiverID: r.set.ID, Transport: string(cfg.AddrConfig.Transport), ReceiverCreateSettings: r.set})
 	if err != nil {
 		_ = ln.Close()
 		return nil, err
@@ -100,7 +100,7 @@ func (s *socketInput) serve(conn net.Conn) {
 		_ = conn.Close()
 		<-s.slots
 	}()
-	attrs := [][2]string{{"network.peer.address", conn.RemoteAddr().String()}, {"network.transport", string(s.cfg.Transport)}}
+	attrs := [][2]string{{"network.peer.address", conn.RemoteAddr().String()}, {"network.transport", string(s.cfg.AddrConfig.Transport)}}
 	lines := &lineReader{br: bufio.NewReaderSize(conn, 64<<10), max: s.maxBytes}
 	var batch [][]byte
 	var cut []bool

@@ -30,17 +30,17 @@ func TestSocketInput(t *testing.T) {
 			cfg := f.CreateDefaultConfig().(*Config)
 			cfg.InputConfig.Include = []string{filepath.Join(t.TempDir(), "none.log")}
 			cfg.InputConfig.MaxLogSize = 1024
-			cfg.RetryOnFailure.InitialInterval = 10 * time.Millisecond
+			cfg.Retry.InitialInterval = 10 * time.Millisecond
 			sc := cfg.Socket.GetOrInsertDefault()
-			sc.Transport = transport
+			sc.AddrConfig.Transport = transport
 			if transport == confignet.TransportTypeUnix {
-				sc.Endpoint = filepath.Join(t.TempDir(), "recsvc.sock")
+				sc.AddrConfig.Endpoint = filepath.Join(t.TempDir(), "recsvc.sock")
 			} else {
 				l, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {
 					t.Fatal(err)
 				}
-				sc.Endpoint = l.Addr().String()
+				sc.AddrConfig.Endpoint = l.Addr().String()
 				l.Close()
 			}
 			sc.FlushInterval = 50 * time.Millisecond
@@ -50,7 +50,7 @@ func TestSocketInput(t *testing.T) {
 			sink := &refusingSink{closed: true}
 			startReceiver(t, cfg, sink)
 
-			conn, err := net.Dial(string(transport), sc.Endpoint)
+			conn, err := net.Dial(string(transport), sc.AddrConfig.Endpoint)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,7 +109,7 @@ func startSocket(t *testing.T, maxLogSize, maxConns int) (string, *consumertest.
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc.Endpoint = l.Addr().String()
+	sc.AddrConfig.Endpoint = l.Addr().String()
 	l.Close()
 	sc.FlushInterval = 20 * time.Millisecond
 	sc.MaxConnections = maxConns
@@ -126,7 +126,7 @@ func startSocket(t *testing.T, maxLogSize, maxConns int) (string, *consumertest.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rcv.Shutdown(context.Background()) })
-	return sc.Endpoint, sink, tel
+	return sc.AddrConfig.Endpoint, sink, tel
 }
 
 func dial(t *testing.T, addr string) net.Conn {
