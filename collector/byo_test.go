@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/recobs/recobs/internal/testenv"
+	"github.com/recobs/recobs/internal/testutil/testenv"
 )
 
 // TestBuildYourOwnDistribution does what the README's "Build your own distribution with ocb"

@@ -94,7 +94,7 @@ awk -v a="$ours" -v b="$theirs" 'BEGIN {printf "red_metrics %.0f spans/s, spanme
 
 log "json_log vs contrib's filelog + json_parser, in-process, the same $RECOBS_BENCH_LINES lines (three interleaved runs: this machine drifts)"
 lines_file="$out/lines.log"
-go run ./internal/loggen/cmd/loggen -lines "$RECOBS_BENCH_LINES" -o "$lines_file"
+go run ./cmd/loggen -lines "$RECOBS_BENCH_LINES" -o "$lines_file"
 summary() { # a benchmark line → lines/CPU-s, lines/s, peak RSS, allocations a line
   awk -v n="$RECOBS_BENCH_LINES" '/^Benchmark/ {for (i=1;i<NF;i++) v[$(i+1)]=$i
     printf "%8.0f lines/CPU-s %8.0f lines/s %6.1f MiB peak RSS %5.1f allocs/line", v["lines/CPU-s"], v["lines/s"], v["peak-RSS-MiB"], v["allocs/op"]/n}'

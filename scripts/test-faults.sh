@@ -18,7 +18,7 @@ log "fuzzing the parsers of untrusted input"
 fuzz FuzzParseLine 40000x ./receivers/jsonlogreceiver/
 fuzz FuzzScanValue 40000x ./receivers/jsonlogreceiver/
 fuzz FuzzParseQuery 60000x ./recsvc/internal/server/
-fuzz FuzzAppendString 500000x ./internal/jsonenc/
+fuzz FuzzAppendString 500000x ./internal/contract/jsonenc/
 
 # The edges that need no process to die, against the real backends (they run in make test too):
 # a proxy's status in front of Elasticsearch, one bad sample among good ones in Prometheus, a
@@ -30,5 +30,5 @@ RECOBS_BACKENDS=required go test -count=1 -timeout 10m \
   ./exporters/... ./receivers/... ./processors/... ./connectors/...
 
 log "fault-injection suite"
-RECOBS_BACKENDS=required go test -tags faults -count=1 -timeout 20m -v ./internal/faults/... 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)'
+RECOBS_BACKENDS=required go test -tags faults -count=1 -timeout 20m -v ./integration/faults/... 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)'
 exit "${PIPESTATUS[0]}"

@@ -28,7 +28,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/recobs/recobs/internal/loggen"
+	"github.com/recobs/recobs/internal/testutil/loggen"
 )
 
 func main() {

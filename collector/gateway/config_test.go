@@ -5,7 +5,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/recobs/recobs/internal/distrotest"
+	"github.com/recobs/recobs/internal/testutil/distrotest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recobs/recobs/internal/configtest"
+	"github.com/recobs/recobs/internal/testutil/configtest"
 )
 
 func TestLoadConfig(t *testing.T) {

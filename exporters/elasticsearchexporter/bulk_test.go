@@ -16,7 +16,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/recobs/recobs/internal/testenv"
+	"github.com/recobs/recobs/internal/testutil/testenv"
 )
 
 // fakeBulk answers _bulk with 201 for every item, refusing bodies over maxBody with 413.

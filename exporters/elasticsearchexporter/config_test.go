@@ -7,7 +7,7 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 
-	"github.com/recobs/recobs/internal/configtest"
+	"github.com/recobs/recobs/internal/testutil/configtest"
 
 	"github.com/recobs/recobs/exporters/elasticsearchexporter/internal/metadata"
 )

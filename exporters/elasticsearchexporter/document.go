@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/recobs/recobs/internal/jsonenc"
+	"github.com/recobs/recobs/internal/contract/jsonenc"
 )
 
 // The document is ECS-shaped so Kibana's log views work without field aliases: well-known

@@ -23,7 +23,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
-	"github.com/recobs/recobs/internal/jsonenc"
+	"github.com/recobs/recobs/internal/contract/jsonenc"
 
 	"github.com/recobs/recobs/exporters/elasticsearchexporter/internal/metadata"
 )

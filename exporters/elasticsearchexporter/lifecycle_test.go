@@ -3,7 +3,7 @@ package elasticsearchexporter
 import (
 	"testing"
 
-	"github.com/recobs/recobs/internal/lifecycletest"
+	"github.com/recobs/recobs/internal/testutil/lifecycletest"
 )
 
 func TestLifecycle(t *testing.T) {

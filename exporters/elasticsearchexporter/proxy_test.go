@@ -20,7 +20,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 
-	"github.com/recobs/recobs/internal/testenv"
+	"github.com/recobs/recobs/internal/testutil/testenv"
 )
 
 // flakyProxy stands in front of the real Elasticsearch, as a proxy or load balancer does,

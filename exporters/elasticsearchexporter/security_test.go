@@ -35,7 +35,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/recobs/recobs/internal/testenv"
+	"github.com/recobs/recobs/internal/testutil/testenv"
 )
 
 const (

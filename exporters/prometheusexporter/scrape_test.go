@@ -22,8 +22,8 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/encoding/protodelim"
 
-	"github.com/recobs/recobs/internal/proctest"
-	"github.com/recobs/recobs/internal/testenv"
+	"github.com/recobs/recobs/internal/testutil/proctest"
+	"github.com/recobs/recobs/internal/testutil/testenv"
 )
 
 // withNativeHistogram adds an exponential histogram (10 values, sum 6.5) to md's first scope.

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/recobs/recobs/internal/configtest"
+	"github.com/recobs/recobs/internal/testutil/configtest"
 )
 
 func TestLoadConfig(t *testing.T) {

@@ -17,8 +17,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
-	"github.com/recobs/recobs/internal/loggen"
-	"github.com/recobs/recobs/internal/testenv"
+	"github.com/recobs/recobs/internal/testutil/loggen"
+	"github.com/recobs/recobs/internal/testutil/testenv"
 )
 
 // countingSink counts records and keeps nothing, like a discarding exporter; done closes when

@@ -11,11 +11,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/recobs/recobs/internal/logschema"
+	"github.com/recobs/recobs/internal/contract/logschema"
 )
 
 // FieldsConfig names the top-level fields of a line that become the record's own fields
-// rather than attributes. The defaults read recsvc's contract (internal/logschema); another
+// rather than attributes. The defaults read recsvc's contract (internal/contract/logschema); another
 // writer's JSON (zap, logrus, pino, Serilog, …) is read by naming its fields here.
 type FieldsConfig struct {
 	// Timestamp is the field holding the time the line was written, and its layout.
@@ -64,7 +64,7 @@ const (
 	LayoutGoTime  = "gotime"
 )
 
-// NewDefaultFieldsConfig reads recsvc's contract (internal/logschema).
+// NewDefaultFieldsConfig reads recsvc's contract (internal/contract/logschema).
 func NewDefaultFieldsConfig() FieldsConfig {
 	return FieldsConfig{
 		Timestamp: TimestampFieldConfig{Field: logschema.Timestamp, LayoutType: LayoutRFC3339},

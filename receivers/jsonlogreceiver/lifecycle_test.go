@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/recobs/recobs/internal/lifecycletest"
+	"github.com/recobs/recobs/internal/testutil/lifecycletest"
 )
 
 func TestLifecycle(t *testing.T) {

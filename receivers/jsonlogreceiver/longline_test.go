@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/recobs/recobs/internal/testenv"
+	"github.com/recobs/recobs/internal/testutil/testenv"
 )
 
 // bodiesAndFlags lists each record's body with its parse error, in order.

@@ -21,7 +21,7 @@ func parseOne(line string, truncated bool) (plog.LogRecord, string) {
 // TestContractLines: the sample lines recsvc's writer is tested to produce parse cleanly,
 // into the record fields the contract says (golden: line → record).
 func TestContractLines(t *testing.T) {
-	f, err := os.Open("../../internal/logschema/testdata/lines.jsonl")
+	f, err := os.Open("../../internal/contract/logschema/testdata/lines.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestFastTimestampMatchesTimeParse(t *testing.T) {
 }
 
 func BenchmarkParseLine(b *testing.B) {
-	raw, err := os.ReadFile("../../internal/logschema/testdata/lines.jsonl")
+	raw, err := os.ReadFile("../../internal/contract/logschema/testdata/lines.jsonl")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func BenchmarkParseLine(b *testing.B) {
 // FuzzParseLine: any input is kept (as body or parsed fields) and its problems named from the
 // known set — never a panic, never a silent drop.
 func FuzzParseLine(f *testing.F) {
-	raw, _ := os.ReadFile("../../internal/logschema/testdata/lines.jsonl")
+	raw, _ := os.ReadFile("../../internal/contract/logschema/testdata/lines.jsonl")
 	for _, l := range strings.Split(string(raw), "\n") {
 		f.Add(l)
 	}

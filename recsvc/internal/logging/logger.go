@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/recobs/recobs/internal/jsonenc"
-	"github.com/recobs/recobs/internal/logschema"
+	"github.com/recobs/recobs/internal/contract/jsonenc"
+	"github.com/recobs/recobs/internal/contract/logschema"
 )
 
 // Level orders severities.

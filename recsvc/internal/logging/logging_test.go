@@ -18,9 +18,9 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestLineMatchesTheContract: the writer produces, byte for byte, the first sample line of
-// internal/logschema/testdata/lines.jsonl, which the receiver's tests read.
+// internal/contract/logschema/testdata/lines.jsonl, which the receiver's tests read.
 func TestLineMatchesTheContract(t *testing.T) {
-	golden, err := os.ReadFile("../../../internal/logschema/testdata/lines.jsonl")
+	golden, err := os.ReadFile("../../../internal/contract/logschema/testdata/lines.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-// Package logging writes structlog-shaped JSON log lines (see internal/logschema) without
+// Package logging writes structlog-shaped JSON log lines (see internal/contract/logschema) without
 // ever blocking a request for long: lines go through a bounded queue to a writer goroutine
 // that buffers, flushes and rotates the file by size. When the disk stalls and the queue is
 // full, lines are dropped and counted, never waited for.

@@ -12,7 +12,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/recobs/recobs/internal/testenv"
+	"github.com/recobs/recobs/internal/testutil/testenv"
 	"github.com/recobs/recobs/recsvc/internal/features"
 	"github.com/recobs/recobs/recsvc/internal/geo"
 	"github.com/recobs/recobs/recsvc/internal/logging"

@@ -9,7 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/recobs/recobs/internal/jsonenc"
+	"github.com/recobs/recobs/internal/contract/jsonenc"
 	"github.com/recobs/recobs/recsvc/internal/logging"
 )
 

@@ -23,7 +23,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.uber.org/goleak"
 
-	"github.com/recobs/recobs/internal/testenv"
+	"github.com/recobs/recobs/internal/testutil/testenv"
 	"github.com/recobs/recobs/recsvc/internal/features"
 	"github.com/recobs/recobs/recsvc/internal/geo"
 	"github.com/recobs/recobs/recsvc/internal/logging"

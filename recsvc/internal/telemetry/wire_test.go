@@ -29,7 +29,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/recobs/recobs/internal/testenv"
+	"github.com/recobs/recobs/internal/testutil/testenv"
 )
 
 // capturingClient is an otlptrace.Client that keeps what the stock exporter would send.

@@ -1,0 +1,53 @@
+// Package logschema is the contract between recsvc, which writes its JSON log lines, and the
+// json_log receiver, which reads them: the field names, levels and categories, defined once.
+// testdata/lines.jsonl holds sample lines both sides test against.
+package logschema // import "github.com/recobs/recobs/internal/contract/logschema"
+
+// Field names of a log line, in the shape of structlog's JSON renderer.
+const (
+	Timestamp = "timestamp" // RFC 3339, UTC, millisecond precision: 2026-11-27T10:00:00.123Z
+	Level     = "level"
+	Logger    = "logger"
+	Event     = "event"
+	Category  = "category"
+	Exception = "exception" // object: {type, message, stack}
+
+	RequestID = "request_id"
+	TraceID   = "trace_id" // 32 lowercase hex digits
+	SpanID    = "span_id"  // 16 lowercase hex digits
+
+	ExceptionType    = "type"
+	ExceptionMessage = "message"
+	ExceptionStack   = "stack"
+)
+
+// TimestampLayout is the Go layout of Timestamp.
+const TimestampLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Level values, lowercase as structlog writes them.
+const (
+	LevelDebug = "debug"
+	LevelInfo  = "info"
+	LevelWarn  = "warn"
+	LevelError = "error"
+	LevelFatal = "fatal"
+)
+
+// Category values (the seed's five).
+const (
+	CategoryBusiness       = "business"
+	CategoryPerformance    = "performance"
+	CategorySecurity       = "security"
+	CategoryInfrastructure = "infrastructure"
+	CategoryML             = "ml"
+)
+
+// Categories lists every category value.
+var Categories = []string{CategoryBusiness, CategoryPerformance, CategorySecurity, CategoryInfrastructure, CategoryML}
+
+// Event names recsvc writes.
+const (
+	EventRecommendationRequest = "recommendation_request"
+	EventRequestFailed         = "request_failed"
+	EventInvalidRequest        = "invalid_request"
+)

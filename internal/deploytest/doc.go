@@ -1,2 +1,0 @@
-// Package deploytest checks the deployment artefacts in deploy/ against the code.
-package deploytest
