@@ -10,7 +10,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/otlptranslator"
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/prompb"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.uber.org/zap"
@@ -183,138 +184,96 @@ func seriesKey(pairs []*dto.LabelPair) string {
 
 // update stores every point of md; it returns how many points were refused and skipped.
 func (c *scrapeCache) update(t *translator, md pmetric.Metrics, now time.Time) (refused int, sk skipped) {
-	for i := 0; i < md.ResourceMetrics().Len(); i++ {
-		rm := md.ResourceMetrics().At(i)
-		base, info := t.resourceLabels(rm.Resource())
-		var latest int64
-		for j := 0; j < rm.ScopeMetrics().Len(); j++ {
-			metrics := rm.ScopeMetrics().At(j).Metrics()
-			for k := 0; k < metrics.Len(); k++ {
-				r, l := c.updateMetric(t, metrics.At(k), base, now, &sk)
-				refused += r
-				latest = max(latest, l)
-			}
-		}
-		if len(info) > 2 && latest > 0 {
-			if !c.put("target_info", "Target metadata", dto.MetricType_GAUGE, info, latest, &dto.Metric{Gauge: &dto.Gauge{Value: proto.Float64(1)}}, now) {
-				refused++
-			}
-		}
-	}
-	return refused, sk
+	u := &scrapeUpdate{c: c, now: now}
+	sk = t.walk(md, u)
+	return u.refused, sk
 }
 
-func (c *scrapeCache) updateMetric(t *translator, m pmetric.Metric, base labelSet, now time.Time, sk *skipped) (refused int, latest int64) {
-	put := func(name string, typ dto.MetricType, attrs pcommon.Map, ts pcommon.Timestamp, dm *dto.Metric) {
-		latest = max(latest, ms(ts))
-		if !c.put(name, m.Description(), typ, t.pointLabels(base, attrs), ms(ts), dm, now) {
-			refused++
-		}
+// scrapeUpdate stores the newest point of each series of one walk (a pointSink). A point
+// flagged "no recorded value" is not stored: the scrape simply stops showing the series,
+// and expiry removes it.
+type scrapeUpdate struct {
+	c       *scrapeCache
+	now     time.Time
+	refused int
+}
+
+func (u *scrapeUpdate) put(f metricFamily, typ dto.MetricType, ls labelSet, ts pcommon.Timestamp, dm *dto.Metric) {
+	if !u.c.put(f.name, f.m.Description(), typ, ls, ms(ts), dm, u.now) {
+		u.refused++
 	}
-	switch m.Type() {
-	case pmetric.MetricTypeGauge, pmetric.MetricTypeSum:
-		typ, otype := dto.MetricType_GAUGE, otlptranslator.MetricType(otlptranslator.MetricTypeGauge)
-		var pts pmetric.NumberDataPointSlice
-		temporality := pmetric.AggregationTemporalityCumulative
-		if m.Type() == pmetric.MetricTypeGauge {
-			pts = m.Gauge().DataPoints()
-		} else {
-			pts, temporality = m.Sum().DataPoints(), m.Sum().AggregationTemporality()
-			if m.Sum().IsMonotonic() {
-				typ, otype = dto.MetricType_COUNTER, otlptranslator.MetricTypeMonotonicCounter
-			}
-		}
-		name, ok := t.familyName(m, otype, temporality, pts.Len(), sk)
-		if !ok {
-			return refused, latest
-		}
-		for i := 0; i < pts.Len(); i++ {
-			p := pts.At(i)
-			if p.Flags().NoRecordedValue() {
-				continue // the scrape simply stops showing it; expiry removes it
-			}
-			dm := &dto.Metric{}
-			if typ == dto.MetricType_COUNTER {
-				dm.Counter = &dto.Counter{Value: proto.Float64(numberValue(p)), Exemplar: lastExemplar(p.Exemplars(), nil)}
-			} else {
-				dm.Gauge = &dto.Gauge{Value: proto.Float64(numberValue(p))}
-			}
-			put(name, typ, p.Attributes(), p.Timestamp(), dm)
-		}
-	case pmetric.MetricTypeHistogram:
-		pts := m.Histogram().DataPoints()
-		name, ok := t.familyName(m, otlptranslator.MetricTypeHistogram, m.Histogram().AggregationTemporality(), pts.Len(), sk)
-		if !ok {
-			return refused, latest
-		}
-		for i := 0; i < pts.Len(); i++ {
-			p := pts.At(i)
-			if p.Flags().NoRecordedValue() {
-				continue
-			}
-			h := &dto.Histogram{SampleCount: proto.Uint64(p.Count()), SampleSum: proto.Float64(p.Sum())}
-			bounds, counts := p.ExplicitBounds(), p.BucketCounts()
-			var cum uint64
-			lower := 0.0
-			for b := 0; b < bounds.Len() && b < counts.Len(); b++ {
-				cum += counts.At(b)
-				upper := bounds.At(b)
-				h.Bucket = append(h.Bucket, &dto.Bucket{CumulativeCount: proto.Uint64(cum), UpperBound: proto.Float64(upper),
-					Exemplar: lastExemplar(p.Exemplars(), func(v float64) bool { return (b == 0 || v > lower) && v <= upper })})
-				lower = upper
-			}
-			put(name, dto.MetricType_HISTOGRAM, p.Attributes(), p.Timestamp(), &dto.Metric{Histogram: h})
-		}
-	case pmetric.MetricTypeExponentialHistogram:
-		pts := m.ExponentialHistogram().DataPoints()
-		name, ok := t.familyName(m, otlptranslator.MetricTypeExponentialHistogram, m.ExponentialHistogram().AggregationTemporality(), pts.Len(), sk)
-		if !ok {
-			return refused, latest
-		}
-		for i := 0; i < pts.Len(); i++ {
-			p := pts.At(i)
-			if p.Flags().NoRecordedValue() {
-				continue
-			}
-			nh, err := nativeHistogram(p)
-			if err != nil {
-				sk.badHistogram++
-				continue
-			}
-			h := &dto.Histogram{
-				SampleCount: proto.Uint64(nh.Count), SampleSum: proto.Float64(nh.Sum),
-				Schema: proto.Int32(nh.Schema), ZeroThreshold: proto.Float64(nh.ZeroThreshold), ZeroCount: proto.Uint64(nh.ZeroCount),
-				PositiveDelta: nh.PositiveBuckets, NegativeDelta: nh.NegativeBuckets,
-				Exemplars: allExemplars(p.Exemplars()),
-			}
-			for _, s := range nh.PositiveSpans {
-				h.PositiveSpan = append(h.PositiveSpan, &dto.BucketSpan{Offset: proto.Int32(s.Offset), Length: proto.Uint32(s.Length)})
-			}
-			for _, s := range nh.NegativeSpans {
-				h.NegativeSpan = append(h.NegativeSpan, &dto.BucketSpan{Offset: proto.Int32(s.Offset), Length: proto.Uint32(s.Length)})
-			}
-			put(name, dto.MetricType_HISTOGRAM, p.Attributes(), p.Timestamp(), &dto.Metric{Histogram: h})
-		}
-	case pmetric.MetricTypeSummary:
-		pts := m.Summary().DataPoints()
-		name, ok := t.familyName(m, otlptranslator.MetricTypeSummary, pmetric.AggregationTemporalityCumulative, pts.Len(), sk)
-		if !ok {
-			return refused, latest
-		}
-		for i := 0; i < pts.Len(); i++ {
-			p := pts.At(i)
-			if p.Flags().NoRecordedValue() {
-				continue
-			}
-			s := &dto.Summary{SampleCount: proto.Uint64(p.Count()), SampleSum: proto.Float64(p.Sum())}
-			for q := 0; q < p.QuantileValues().Len(); q++ {
-				qv := p.QuantileValues().At(q)
-				s.Quantile = append(s.Quantile, &dto.Quantile{Quantile: proto.Float64(qv.Quantile()), Value: proto.Float64(qv.Value())})
-			}
-			put(name, dto.MetricType_SUMMARY, p.Attributes(), p.Timestamp(), &dto.Metric{Summary: s})
-		}
+}
+
+func (u *scrapeUpdate) begin(metricFamily) {}
+
+func (u *scrapeUpdate) number(f metricFamily, ls labelSet, p pmetric.NumberDataPoint) {
+	if p.Flags().NoRecordedValue() {
+		return
 	}
-	return refused, latest
+	dm := &dto.Metric{}
+	typ := dto.MetricType_GAUGE
+	if f.typ == prompb.MetricMetadata_COUNTER {
+		typ = dto.MetricType_COUNTER
+		dm.Counter = &dto.Counter{Value: proto.Float64(numberValue(p)), Exemplar: lastExemplar(p.Exemplars(), nil)}
+	} else {
+		dm.Gauge = &dto.Gauge{Value: proto.Float64(numberValue(p))}
+	}
+	u.put(f, typ, ls, p.Timestamp(), dm)
+}
+
+func (u *scrapeUpdate) histogram(f metricFamily, ls labelSet, p pmetric.HistogramDataPoint) {
+	if p.Flags().NoRecordedValue() {
+		return
+	}
+	h := &dto.Histogram{SampleCount: proto.Uint64(p.Count()), SampleSum: proto.Float64(p.Sum())}
+	bounds, counts := p.ExplicitBounds(), p.BucketCounts()
+	var cum uint64
+	lower := 0.0
+	for b := 0; b < bounds.Len() && b < counts.Len(); b++ {
+		cum += counts.At(b)
+		upper := bounds.At(b)
+		h.Bucket = append(h.Bucket, &dto.Bucket{CumulativeCount: proto.Uint64(cum), UpperBound: proto.Float64(upper),
+			Exemplar: lastExemplar(p.Exemplars(), func(v float64) bool { return (b == 0 || v > lower) && v <= upper })})
+		lower = upper
+	}
+	u.put(f, dto.MetricType_HISTOGRAM, ls, p.Timestamp(), &dto.Metric{Histogram: h})
+}
+
+func (u *scrapeUpdate) native(f metricFamily, ls labelSet, p pmetric.ExponentialHistogramDataPoint, nh *histogram.Histogram) {
+	if p.Flags().NoRecordedValue() {
+		return
+	}
+	h := &dto.Histogram{
+		SampleCount: proto.Uint64(nh.Count), SampleSum: proto.Float64(nh.Sum),
+		Schema: proto.Int32(nh.Schema), ZeroThreshold: proto.Float64(nh.ZeroThreshold), ZeroCount: proto.Uint64(nh.ZeroCount),
+		PositiveDelta: nh.PositiveBuckets, NegativeDelta: nh.NegativeBuckets,
+		Exemplars: allExemplars(p.Exemplars()),
+	}
+	for _, s := range nh.PositiveSpans {
+		h.PositiveSpan = append(h.PositiveSpan, &dto.BucketSpan{Offset: proto.Int32(s.Offset), Length: proto.Uint32(s.Length)})
+	}
+	for _, s := range nh.NegativeSpans {
+		h.NegativeSpan = append(h.NegativeSpan, &dto.BucketSpan{Offset: proto.Int32(s.Offset), Length: proto.Uint32(s.Length)})
+	}
+	u.put(f, dto.MetricType_HISTOGRAM, ls, p.Timestamp(), &dto.Metric{Histogram: h})
+}
+
+func (u *scrapeUpdate) summary(f metricFamily, ls labelSet, p pmetric.SummaryDataPoint) {
+	if p.Flags().NoRecordedValue() {
+		return
+	}
+	s := &dto.Summary{SampleCount: proto.Uint64(p.Count()), SampleSum: proto.Float64(p.Sum())}
+	for q := 0; q < p.QuantileValues().Len(); q++ {
+		qv := p.QuantileValues().At(q)
+		s.Quantile = append(s.Quantile, &dto.Quantile{Quantile: proto.Float64(qv.Quantile()), Value: proto.Float64(qv.Value())})
+	}
+	u.put(f, dto.MetricType_SUMMARY, ls, p.Timestamp(), &dto.Metric{Summary: s})
+}
+
+func (u *scrapeUpdate) targetInfo(info labelSet, latest int64) {
+	if !u.c.put("target_info", "Target metadata", dto.MetricType_GAUGE, info, latest, &dto.Metric{Gauge: &dto.Gauge{Value: proto.Float64(1)}}, u.now) {
+		u.refused++
+	}
 }
 
 func toDTOExemplar(e pmetric.Exemplar) *dto.Exemplar {

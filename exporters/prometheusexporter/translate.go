@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/otlptranslator"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/prompb"
@@ -182,7 +183,7 @@ func exemplarValue(e pmetric.Exemplar) float64 {
 // families maps a series name to its family's metadata (type, help, unit), for send_metadata.
 type families map[string]*prompb.MetricMetadata
 
-// describe records the metadata of family name, whose series are named name+suffix.
+// describe records the metadata of metricFamily name, whose series are named name+suffix.
 func (f families) describe(name string, typ prompb.MetricMetadata_MetricType, m pmetric.Metric, unit string, suffixes ...string) {
 	if f == nil {
 		return
@@ -216,161 +217,88 @@ func (f families) of(series []prompb.TimeSeries) []prompb.MetricMetadata {
 }
 
 func (t *translator) translate(md pmetric.Metrics) ([]prompb.TimeSeries, skipped, families) {
-	var out []prompb.TimeSeries
-	var sk skipped
-	var meta families
+	rw := &remoteWrite{t: t}
 	if t.metadata {
-		meta = families{}
+		rw.meta = families{}
 	}
-	series := func(ls labelSet, name string, ts int64, v float64, extra ...string) *prompb.TimeSeries {
-		out = append(out, prompb.TimeSeries{
-			Labels:  ls.with(append([]string{labels.MetricName, name}, extra...)...),
-			Samples: []prompb.Sample{{Value: v, Timestamp: ts}},
-		})
-		return &out[len(out)-1]
-	}
-	for i := 0; i < md.ResourceMetrics().Len(); i++ {
-		rm := md.ResourceMetrics().At(i)
-		base, info := t.resourceLabels(rm.Resource())
-		var latest int64
-		for j := 0; j < rm.ScopeMetrics().Len(); j++ {
-			ms0 := rm.ScopeMetrics().At(j).Metrics()
-			for k := 0; k < ms0.Len(); k++ {
-				m := ms0.At(k)
-				latest = max(latest, t.metric(m, base, series, &sk, meta))
-			}
-		}
-		if len(info) > 2 && latest > 0 { // more than job and instance: worth a target_info
-			series(info, "target_info", latest, 1)
-			meta.describe("target_info", prompb.MetricMetadata_INFO, pmetric.NewMetric(), "", "")
-		}
-	}
-	return out, sk, meta
+	sk := t.walk(md, rw)
+	return rw.out, sk, rw.meta
 }
 
-// familyName is the Prometheus name of m's family, or false when m's points have no faithful
-// Prometheus form — delta temporality (a counter needs state across requests to be rebuilt)
-// or a name that cannot be sanitised — in which case they are counted in sk, never dropped
-// silently.
-func (t *translator) familyName(m pmetric.Metric, typ otlptranslator.MetricType, temporality pmetric.AggregationTemporality, points int, sk *skipped) (string, bool) {
-	if temporality == pmetric.AggregationTemporalityDelta {
-		sk.delta += points
-		return "", false
-	}
-	n, err := t.namer.Build(otlptranslator.Metric{Name: m.Name(), Unit: m.Unit(), Type: typ})
-	if err != nil || n == "" {
-		sk.invalid += points
-		return "", false
-	}
-	return n, true
+// remoteWrite builds the remote-write series of one walk (a pointSink).
+type remoteWrite struct {
+	t    *translator
+	out  []prompb.TimeSeries
+	meta families
 }
 
-// metric appends the series of one metric and returns its newest timestamp (ms).
-func (t *translator) metric(m pmetric.Metric, base labelSet, series func(labelSet, string, int64, float64, ...string) *prompb.TimeSeries, sk *skipped, meta families) int64 {
-	var latest int64
-	unit := "" // the family's unit in Prometheus's words (seconds, bytes), for its metadata
-	if meta != nil {
-		unit = t.units.Build(m.Unit())
+func (w *remoteWrite) series(ls labelSet, name string, ts int64, v float64, extra ...string) *prompb.TimeSeries {
+	w.out = append(w.out, prompb.TimeSeries{
+		Labels:  ls.with(append([]string{labels.MetricName, name}, extra...)...),
+		Samples: []prompb.Sample{{Value: v, Timestamp: ts}},
+	})
+	return &w.out[len(w.out)-1]
+}
+
+func (w *remoteWrite) begin(f metricFamily) {
+	if w.meta == nil {
+		return
 	}
-	switch m.Type() {
-	case pmetric.MetricTypeGauge, pmetric.MetricTypeSum:
-		var pts pmetric.NumberDataPointSlice
-		typ := otlptranslator.MetricType(otlptranslator.MetricTypeGauge)
-		temporality := pmetric.AggregationTemporalityCumulative
-		if m.Type() == pmetric.MetricTypeGauge {
-			pts = m.Gauge().DataPoints()
-		} else {
-			pts, temporality = m.Sum().DataPoints(), m.Sum().AggregationTemporality()
-			if m.Sum().IsMonotonic() {
-				typ = otlptranslator.MetricTypeMonotonicCounter
-			}
-		}
-		name, ok := t.familyName(m, typ, temporality, pts.Len(), sk)
-		if !ok {
-			return 0
-		}
-		if typ == otlptranslator.MetricTypeMonotonicCounter {
-			meta.describe(name, prompb.MetricMetadata_COUNTER, m, unit, "")
-		} else {
-			meta.describe(name, prompb.MetricMetadata_GAUGE, m, unit, "")
-		}
-		for i := 0; i < pts.Len(); i++ {
-			p := pts.At(i)
-			ts := ms(p.Timestamp())
-			latest = max(latest, ts)
-			s := series(t.pointLabels(base, p.Attributes()), name, ts, sampleValue(p.Flags(), numberValue(p)))
-			s.Exemplars = exemplars(p.Exemplars())
-		}
-	case pmetric.MetricTypeHistogram:
-		pts := m.Histogram().DataPoints()
-		name, ok := t.familyName(m, otlptranslator.MetricTypeHistogram, m.Histogram().AggregationTemporality(), pts.Len(), sk)
-		if !ok {
-			return 0
-		}
-		meta.describe(name, prompb.MetricMetadata_HISTOGRAM, m, unit, "_bucket", "_sum", "_count")
-		for i := 0; i < pts.Len(); i++ {
-			p := pts.At(i)
-			ts := ms(p.Timestamp())
-			latest = max(latest, ts)
-			ls := t.pointLabels(base, p.Attributes())
-			bounds, counts := p.ExplicitBounds(), p.BucketCounts()
-			ex := exemplars(p.Exemplars())
-			var cum uint64
-			for b := 0; b < bounds.Len() && b < counts.Len(); b++ {
-				cum += counts.At(b)
-				s := series(ls, name+"_bucket", ts, sampleValue(p.Flags(), float64(cum)), labels.BucketLabel, strconv.FormatFloat(bounds.At(b), 'f', -1, 64))
-				s.Exemplars = takeExemplars(&ex, bounds.At(b))
-			}
-			s := series(ls, name+"_bucket", ts, sampleValue(p.Flags(), float64(p.Count())), labels.BucketLabel, "+Inf")
-			s.Exemplars = ex // whatever is left is above the last bound
-			if p.HasSum() {
-				series(ls, name+"_sum", ts, sampleValue(p.Flags(), p.Sum()))
-			}
-			series(ls, name+"_count", ts, sampleValue(p.Flags(), float64(p.Count())))
-		}
-	case pmetric.MetricTypeSummary:
-		pts := m.Summary().DataPoints()
-		name, ok := t.familyName(m, otlptranslator.MetricTypeSummary, pmetric.AggregationTemporalityCumulative, pts.Len(), sk)
-		if !ok {
-			return 0
-		}
-		meta.describe(name, prompb.MetricMetadata_SUMMARY, m, unit, "", "_sum", "_count")
-		for i := 0; i < pts.Len(); i++ {
-			p := pts.At(i)
-			ts := ms(p.Timestamp())
-			latest = max(latest, ts)
-			ls := t.pointLabels(base, p.Attributes())
-			for q := 0; q < p.QuantileValues().Len(); q++ {
-				qv := p.QuantileValues().At(q)
-				series(ls, name, ts, sampleValue(p.Flags(), qv.Value()), model.QuantileLabel, strconv.FormatFloat(qv.Quantile(), 'f', -1, 64))
-			}
-			series(ls, name+"_sum", ts, sampleValue(p.Flags(), p.Sum()))
-			series(ls, name+"_count", ts, sampleValue(p.Flags(), float64(p.Count())))
-		}
-	case pmetric.MetricTypeExponentialHistogram:
-		pts := m.ExponentialHistogram().DataPoints()
-		name, ok := t.familyName(m, otlptranslator.MetricTypeExponentialHistogram, m.ExponentialHistogram().AggregationTemporality(), pts.Len(), sk)
-		if !ok {
-			return 0
-		}
-		meta.describe(name, prompb.MetricMetadata_HISTOGRAM, m, unit, "")
-		for i := 0; i < pts.Len(); i++ {
-			p := pts.At(i)
-			h, err := nativeHistogram(p)
-			if err != nil {
-				sk.badHistogram++
-				continue
-			}
-			ts := ms(p.Timestamp())
-			latest = max(latest, ts)
-			// A native histogram is one series whose sample is the whole histogram.
-			s := series(t.pointLabels(base, p.Attributes()), name, ts, 0)
-			s.Samples = nil
-			s.Histograms = []prompb.Histogram{prompb.FromIntHistogram(ts, h)}
-			s.Exemplars = exemplars(p.Exemplars())
-		}
+	suffixes := []string{""} // a counter, a gauge, a native histogram: one series name
+	switch {
+	case f.m.Type() == pmetric.MetricTypeHistogram:
+		suffixes = []string{"_bucket", "_sum", "_count"}
+	case f.typ == prompb.MetricMetadata_SUMMARY:
+		suffixes = []string{"", "_sum", "_count"}
 	}
-	return latest
+	w.meta.describe(f.name, f.typ, f.m, w.t.units.Build(f.m.Unit()), suffixes...)
+}
+
+func (w *remoteWrite) number(f metricFamily, ls labelSet, p pmetric.NumberDataPoint) {
+	s := w.series(ls, f.name, ms(p.Timestamp()), sampleValue(p.Flags(), numberValue(p)))
+	s.Exemplars = exemplars(p.Exemplars())
+}
+
+func (w *remoteWrite) histogram(f metricFamily, ls labelSet, p pmetric.HistogramDataPoint) {
+	ts := ms(p.Timestamp())
+	bounds, counts := p.ExplicitBounds(), p.BucketCounts()
+	ex := exemplars(p.Exemplars())
+	var cum uint64
+	for b := 0; b < bounds.Len() && b < counts.Len(); b++ {
+		cum += counts.At(b)
+		s := w.series(ls, f.name+"_bucket", ts, sampleValue(p.Flags(), float64(cum)), labels.BucketLabel, strconv.FormatFloat(bounds.At(b), 'f', -1, 64))
+		s.Exemplars = takeExemplars(&ex, bounds.At(b))
+	}
+	s := w.series(ls, f.name+"_bucket", ts, sampleValue(p.Flags(), float64(p.Count())), labels.BucketLabel, "+Inf")
+	s.Exemplars = ex // whatever is left is above the last bound
+	if p.HasSum() {
+		w.series(ls, f.name+"_sum", ts, sampleValue(p.Flags(), p.Sum()))
+	}
+	w.series(ls, f.name+"_count", ts, sampleValue(p.Flags(), float64(p.Count())))
+}
+
+func (w *remoteWrite) native(f metricFamily, ls labelSet, p pmetric.ExponentialHistogramDataPoint, h *histogram.Histogram) {
+	ts := ms(p.Timestamp())
+	// A native histogram is one series whose sample is the whole histogram.
+	s := w.series(ls, f.name, ts, 0)
+	s.Samples = nil
+	s.Histograms = []prompb.Histogram{prompb.FromIntHistogram(ts, h)}
+	s.Exemplars = exemplars(p.Exemplars())
+}
+
+func (w *remoteWrite) summary(f metricFamily, ls labelSet, p pmetric.SummaryDataPoint) {
+	ts := ms(p.Timestamp())
+	for q := 0; q < p.QuantileValues().Len(); q++ {
+		qv := p.QuantileValues().At(q)
+		w.series(ls, f.name, ts, sampleValue(p.Flags(), qv.Value()), model.QuantileLabel, strconv.FormatFloat(qv.Quantile(), 'f', -1, 64))
+	}
+	w.series(ls, f.name+"_sum", ts, sampleValue(p.Flags(), p.Sum()))
+	w.series(ls, f.name+"_count", ts, sampleValue(p.Flags(), float64(p.Count())))
+}
+
+func (w *remoteWrite) targetInfo(info labelSet, latest int64) {
+	w.series(info, "target_info", latest, 1)
+	w.meta.describe("target_info", prompb.MetricMetadata_INFO, pmetric.NewMetric(), "", "")
 }
 
 // takeExemplars removes and returns the exemplars whose value falls at or below bound.
