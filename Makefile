@@ -27,7 +27,7 @@ check-generated:
 	scripts/gen-collector.sh --check
 	scripts/gen-metadata.sh --check
 
-## build: the two collector distributions (sidecar, gateway), recsvc and its load generator
+## build: the two collector distributions (sidecar, gateway), recsvc, its load generator and the request explorer
 # The collectors are static, as ocb and the Dockerfile build them: a cgo build maps libc and
 # keeps more of the binary resident at idle.
 build:
@@ -36,6 +36,7 @@ build:
 	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs-gateway ./collector/gateway
 	go build -trimpath -o $(BIN)/recsvc ./recsvc/cmd/recsvc
 	go build -trimpath -o $(BIN)/loadgen ./recsvc/cmd/loadgen
+	go build -trimpath -o $(BIN)/recobs-explore ./explorer/cmd/recobs-explore
 
 ## run: backends, collector sidecar (and recsvc) on 127.0.0.1; Ctrl-C stops them all
 run: deps build

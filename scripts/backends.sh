@@ -165,6 +165,9 @@ export JAEGER_OTLP_GRPC=127.0.0.1:$JAEGER_OTLP_GRPC_PORT
 export JAEGER_OTLP_HTTP=http://127.0.0.1:$JAEGER_OTLP_HTTP_PORT
 ENV
   if pid_alive "$KAFKA_DIR/kafka.pid"; then echo "export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT" >> "$RECOBS_STATE/backends.env"; fi
+  # A test that must stop Jaeger (the explorer's) runs its own from the same binary.
+  local jaeger="$RECOBS_CACHE/bin/jaeger-$JAEGER_VERSION"
+  if [[ -x $jaeger ]]; then echo "export JAEGER_BIN=$jaeger" >> "$RECOBS_STATE/backends.env"; fi
 }
 
 cmd=${1:-status}; shift || true

@@ -37,6 +37,7 @@ install_apt() {
   command -v java >/dev/null || need+=(openjdk-17-jre-headless)   # Elasticsearch's JVM
   command -v mvn >/dev/null || need+=(maven)                       # fetches Elasticsearch
   command -v gcc >/dev/null || need+=(gcc libc6-dev)               # cgo: uber/h3-go
+  command -v chromium >/dev/null || need+=(chromium)                # the explorer's browser test (chromedp)
   [[ ${#need[@]} -eq 0 ]] && return 0
   [[ $EUID -eq 0 ]] || die "missing ${need[*]}: run as root or apt-get install them"
   log "apt-get install ${need[*]}"

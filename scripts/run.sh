@@ -14,6 +14,7 @@ mkdir -p "$COL_DIR/storage" "$LOG_DIR"
 
 cleanup() {
   trap - INT TERM EXIT
+  stop_pid "$LOG_DIR/explore.pid" recobs-explore
   stop_pid "$LOG_DIR/loadgen.pid" loadgen
   stop_pid "$LOG_DIR/recsvc.pid" recsvc
   stop_pid "$COL_DIR/collector.pid" collector
@@ -37,9 +38,15 @@ log "starting the load generator (20 req/s; ~10% invalid, ~5% failing)"
 "$RECOBS_ROOT/bin/loadgen" -rate 20 >"$LOG_DIR/loadgen.log" 2>&1 &
 echo $! > "$LOG_DIR/loadgen.pid"
 
+log "starting the request explorer"
+"$RECOBS_ROOT/bin/recobs-explore" -listen "${RECOBS_EXPLORE_ADDR:-127.0.0.1:16800}" >"$LOG_DIR/explore.log" 2>&1 &
+echo $! > "$LOG_DIR/explore.pid"
+wait_http "http://${RECOBS_EXPLORE_ADDR:-127.0.0.1:16800}/requests" 30 || { tail -20 "$LOG_DIR/explore.log" >&2; die "recobs-explore not serving"; }
+
 cat <<MSG
 
   recobs is running (Ctrl-C stops everything):
+    request explorer   http://${RECOBS_EXPLORE_ADDR:-127.0.0.1:16800}/requests   (one request's logs, trace and metrics)
     Elasticsearch      $ES_URL            (search: $ES_URL/recommendations-*/_search)
     Prometheus         $PROM_URL
     Jaeger query API   $JAEGER_URL/api/services

@@ -27,7 +27,7 @@ source "$RECOBS_STATE/backends.env"
 log "go test -race: the packages with concurrent state"
 # (Not the scrape receiver's conformance test: it has no concurrent state of ours, and under
 # -race it would build all of contrib's prometheus receiver again, minutes on a fresh machine.)
-RECOBS_BACKENDS=required go test -race -count=1 -timeout 10m $(go list ./processors/... ./connectors/... ./receivers/... ./recsvc/... ./internal/contract/jsonenc/... | grep -v '/conformance$')
+RECOBS_BACKENDS=required go test -race -count=1 -timeout 10m $(go list ./processors/... ./connectors/... ./receivers/... ./recsvc/... ./explorer/... ./internal/contract/jsonenc/... | grep -v '/conformance$')
 
 log "go test (real backends required)"
 RECOBS_BACKENDS=required go test -count=1 -timeout 20m ${GOTEST_FLAGS:-} ./...

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"syscall"
 	"testing"
 	"time"
@@ -48,6 +49,25 @@ func PrometheusURL(tb testing.TB) string { return lookup(tb, "PROM_URL", "$RECOB
 
 // JaegerURL is the real Jaeger's query API URL.
 func JaegerURL(tb testing.TB) string { return lookup(tb, "JAEGER_URL", "$RECOBS_STATE/backends.env") }
+
+// JaegerBinary is the Jaeger v2 binary scripts/build-jaeger.sh built, for a test that runs
+// (and stops) a Jaeger of its own.
+func JaegerBinary(tb testing.TB) string {
+	return lookup(tb, "JAEGER_BIN", "$RECOBS_STATE/backends.env")
+}
+
+// Chromium is Debian's chromium, which scripts/install-deps.sh installs for the browser tests.
+func Chromium(tb testing.TB) string {
+	tb.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if Required() {
+			tb.Fatal("chromium is not installed: scripts/install-deps.sh installs it")
+		}
+		tb.Skip("chromium is not installed")
+	}
+	return path
+}
 
 // JaegerOTLPGRPC is the host:port of Jaeger's OTLP gRPC receiver.
 func JaegerOTLPGRPC(tb testing.TB) string {

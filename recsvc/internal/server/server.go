@@ -300,14 +300,14 @@ func (s *Service) logRequest(log *logging.Logger, q *Query, status int, r result
 	case status >= 400:
 		level = logging.Warn
 	}
-	f := make([]logging.Field, 0, 12)
+	f := make([]logging.Field, 0, 13)
 	f = append(f, logging.Str("category", "business"))
 	if status != fasthttp.StatusBadRequest { // a rejected query has no trustworthy fields
 		if q.HasUserID {
 			f = append(f, logging.Int("user_id", q.UserID))
 		}
 		f = append(f, logging.Str("user_segment", features.SegmentOf(q.UserID, q.HasUserID)),
-			logging.LatLng("location", q.Lat, q.Lng), logging.Float("radius_km", q.RadiusKm),
+			logging.LatLng("location", q.Lat, q.Lng), logging.Str("location_region", places.RegionOf(q.Lat, q.Lng)), logging.Float("radius_km", q.RadiusKm),
 			logging.Str("place_category", categoryLabel(q.Category)))
 	}
 	f = append(f, logging.Int("num_results", int64(len(r.ranked))), logging.Millis("response_time_ms", elapsed),
