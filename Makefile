@@ -9,7 +9,7 @@ all: build
 deps:
 	scripts/install-deps.sh
 
-## collector: regenerate collector/ (sidecar) and collector/gateway/ from their builder configs with ocb
+## collector: regenerate collector/ (sidecar), collector/kafka/ and collector/gateway/ from their builder configs with ocb
 collector:
 	scripts/gen-collector.sh
 
@@ -21,18 +21,19 @@ metadata:
 k8s-config:
 	scripts/k8s-config.sh
 
-## check-generated: fail when collector/, collector/gateway/ or a component's generated files drift
+## check-generated: fail when collector/, collector/kafka/, collector/gateway/ or a component's generated files drift
 ## from what ocb and mdatagen would generate
 check-generated:
 	scripts/gen-collector.sh --check
 	scripts/gen-metadata.sh --check
 
-## build: the two collector distributions (sidecar, gateway), recsvc, its load generator and the request explorer
+## build: the three collector distributions (sidecar, the scale-out pod's sidecar, gateway), recsvc, its load generator and the request explorer
 # The collectors are static, as ocb and the Dockerfile build them: a cgo build maps libc and
 # keeps more of the binary resident at idle.
 build:
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs ./collector
+	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs-kafka ./collector/kafka
 	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs-gateway ./collector/gateway
 	go build -trimpath -o $(BIN)/recsvc ./recsvc/cmd/recsvc
 	go build -trimpath -o $(BIN)/loadgen ./recsvc/cmd/loadgen

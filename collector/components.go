@@ -3,7 +3,6 @@
 package main
 
 import (
-	kafkaexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/kafkaexporter"
 	healthcheckv2extension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckv2extension"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	redconnector "github.com/recobs/recobs/connectors/redconnector"
@@ -77,7 +76,6 @@ func components() (otelcol.Factories, error) {
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
 		otlpexporter.NewFactory(),
 		debugexporter.NewFactory(),
-		kafkaexporter.NewFactory(),
 		elasticsearchexporter.NewFactory(),
 		prometheusexporter.NewFactory(),
 	)
@@ -87,7 +85,6 @@ func components() (otelcol.Factories, error) {
 	factories.ExporterModules = makeModulesMap(factories.Exporters, map[component.Type]string{
 		otlpexporter.NewFactory().Type():          "go.opentelemetry.io/collector/exporter/otlpexporter v0.165.0",
 		debugexporter.NewFactory().Type():         "go.opentelemetry.io/collector/exporter/debugexporter v0.165.0",
-		kafkaexporter.NewFactory().Type():         "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/kafkaexporter v0.165.1",
 		elasticsearchexporter.NewFactory().Type(): "github.com/recobs/recobs v0.0.0",
 		prometheusexporter.NewFactory().Type():    "github.com/recobs/recobs v0.0.0",
 	})

@@ -55,19 +55,10 @@ func TestBadConfigNamesTheField(t *testing.T) {
 	}
 }
 
-// TestScaleOutSidecarConfigIsValid: the scale-out shape's sidecar config runs on this
-// distribution (its gateway config on the gateway's: collector/gateway).
-func TestScaleOutSidecarConfigIsValid(t *testing.T) {
-	t.Setenv("RECOBS_STORAGE_DIR", t.TempDir())
-	if err := validate(t, "../deploy/scaleout/sidecar.yaml"); err != nil {
-		t.Errorf("deploy/scaleout/sidecar.yaml does not validate: %v", err)
-	}
-}
-
 // TestSidecarLinksNoServiceDiscovery: the sidecar's size is paid in every pod. What made it
 // three times a stock build's must not come back through a new import: Prometheus's service
 // discovery (contrib's prometheus receiver), the Kubernetes client beyond what core links,
-// every stanza operator (stanza's adapter), esapi's client of every Elasticsearch API.
+// every stanza operator (stanza's adapter), esapi's client of every Elasticsearch API, Kafka.
 func TestSidecarLinksNoServiceDiscovery(t *testing.T) {
 	if found := distrotest.Linked(t, ".",
 		"github.com/prometheus/prometheus/discovery",
@@ -78,6 +69,8 @@ func TestSidecarLinksNoServiceDiscovery(t *testing.T) {
 		"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator/parser/syslog",
 		"k8s.io/client-go/kubernetes",
 		"github.com/elastic/go-elasticsearch/v8/typedapi",
+		// The Kafka exporter is the scale-out pod's (collector/kafka), not every pod's.
+		"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/kafkaexporter",
 	); len(found) > 0 {
 		t.Errorf("the sidecar links %v", found)
 	}

@@ -17,7 +17,7 @@ import (
 func main() {
 	info := component.BuildInfo{
 		Command:     "otelcol-recobs",
-		Description: "recobs sidecar collector — logs to Elasticsearch, metrics to Prometheus, traces to Jaeger (or all to Kafka)",
+		Description: "recobs sidecar collector — logs to Elasticsearch, metrics to Prometheus, traces to Jaeger",
 		Version:     "0.1.0",
 	}
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates the two collector distributions' sources with ocb: collector/ (the sidecar) from
-# builder-config.yaml and collector/gateway/ from builder-config-gateway.yaml.
+# Regenerates the three collector distributions' sources with ocb: collector/ (the sidecar) from
+# builder-config.yaml, collector/kafka/ (the scale-out pod's sidecar) from builder-config-kafka.yaml
+# and collector/gateway/ from builder-config-gateway.yaml.
 #   gen-collector.sh            write the sources (and tidy the root go.mod)
 #   gen-collector.sh --check    fail if either differs from what ocb would generate
 # ocb also writes a go.mod into its output; we drop it because both are packages of the root
@@ -13,7 +14,7 @@ command -v builder >/dev/null || go install "go.opentelemetry.io/collector/cmd/b
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 drift=0
-for pair in builder-config.yaml:collector builder-config-gateway.yaml:collector/gateway; do
+for pair in builder-config.yaml:collector builder-config-kafka.yaml:collector/kafka builder-config-gateway.yaml:collector/gateway; do
   config=${pair%%:*} dir=${pair#*:} out="$tmp/$(basename "$dir")"
   sed "s#^\(  output_path:\).*#\1 $out#" "$config" > "$out.yaml"
   builder --config "$out.yaml" --skip-compilation --skip-get-modules >"$out.log" 2>&1 || { cat "$out.log" >&2; die "ocb failed on $config"; }
@@ -33,12 +34,12 @@ for pair in builder-config.yaml:collector builder-config-gateway.yaml:collector/
   cp "$out"/*.go "$dir/"
 done
 if [[ ${1:-} == --check ]]; then
-  [[ $drift -eq 0 ]] || die "collector/ or collector/gateway/ has drifted from its builder config: run 'make collector' and commit the result"
-  log "collector/ and collector/gateway/ match their builder configs"
+  [[ $drift -eq 0 ]] || die "collector/, collector/kafka/ or collector/gateway/ has drifted from its builder config: run 'make collector' and commit the result"
+  log "collector/, collector/kafka/ and collector/gateway/ match their builder configs"
   exit 0
 fi
 # Pin every upstream component at the version the builder configs name, then tidy.
-mods=$(awk '$1=="-" && $2=="gomod:" && $3!="github.com/recobs/recobs" {print $3"@"$4} $1=="gomod:" && $2!="github.com/recobs/recobs" {print $2"@"$3}' builder-config.yaml builder-config-gateway.yaml | sort -u)
+mods=$(awk '$1=="-" && $2=="gomod:" && $3!="github.com/recobs/recobs" {print $3"@"$4} $1=="gomod:" && $2!="github.com/recobs/recobs" {print $2"@"$3}' builder-config.yaml builder-config-kafka.yaml builder-config-gateway.yaml | sort -u)
 go get $mods
 go mod tidy
-log "collector/ and collector/gateway/ regenerated"
+log "collector/, collector/kafka/ and collector/gateway/ regenerated"

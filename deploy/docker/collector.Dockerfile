@@ -1,6 +1,7 @@
 # otelcol-recobs: an ocb-generated distribution, static, on distroless/static.
 # Build from the repository root:
 #   docker build -f deploy/docker/collector.Dockerfile .                              the sidecar
+#   docker build -f deploy/docker/collector.Dockerfile --build-arg DIST=collector/kafka .    the scale-out pod's sidecar
 #   docker build -f deploy/docker/collector.Dockerfile --build-arg DIST=collector/gateway .  the gateway
 FROM golang:1.26-bookworm AS build
 ARG DIST=collector

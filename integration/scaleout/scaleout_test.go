@@ -70,7 +70,7 @@ func (n *node) assigned() int {
 func TestGatewaysSplitByTraceIDStayExact(t *testing.T) {
 	brokers, esURL, promURL := testenv.KafkaBrokers(t), testenv.ElasticsearchURL(t), testenv.PrometheusURL(t)
 	// Each tier runs its own distribution, as deployed: the pod's sidecar and the gateway.
-	bin := proctest.Build(t, "../../collector", "otelcol-recobs")
+	bin := proctest.Build(t, "../../collector/kafka", "otelcol-recobs-kafka")
 	gatewayBin := proctest.Build(t, "../../collector/gateway", "otelcol-recobs-gateway")
 	run := testenv.UniqueName("scale-")
 	common := map[string]string{
