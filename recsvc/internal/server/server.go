@@ -202,6 +202,7 @@ func (s *Service) recommendations(ctx *fasthttp.RequestCtx) {
 	// call on an SDK span locks it and may regrow its attribute slice.
 	var attrBuf [12]attribute.KeyValue
 	attrs := attrBuf[:0]
+	region := "" // the query's region, once it is known: the span, the metric and the log line share it
 	defer func() {
 		if r := recover(); r != nil {
 			status = fasthttp.StatusInternalServerError
@@ -216,7 +217,7 @@ func (s *Service) recommendations(ctx *fasthttp.RequestCtx) {
 		span.SetAttributes(append(attrs, attribute.Int("http.response.status_code", status))...)
 		span.End()
 		s.Metrics.ObserveLatency(elapsed, sc, traceID, spanID)
-		s.logRequest(log, &q, status, outcome, elapsed)
+		s.logRequest(log, &q, region, status, outcome, elapsed)
 	}()
 
 	var ferr *FieldError
@@ -237,7 +238,7 @@ func (s *Service) recommendations(ctx *fasthttp.RequestCtx) {
 		attrs = append(attrs, attribute.Int64("user_id", q.UserID))
 	}
 	segment := features.SegmentOf(q.UserID, q.HasUserID)
-	region := places.RegionOf(q.Lat, q.Lng)
+	region = places.RegionOf(q.Lat, q.Lng)
 	// Low-cardinality labels on the server span, for RED metrics derived from it.
 	attrs = append(attrs, attribute.String("location_region", region), attribute.String("user_segment", segment))
 	s.Metrics.Requests.WithLabelValues(segment, categoryLabel(q.Category), region).Inc()
@@ -292,7 +293,7 @@ func (s *Service) fail(ctx *fasthttp.RequestCtx, span trace.Span, log *logging.L
 }
 
 // logRequest writes the one recommendation_request line every request gets.
-func (s *Service) logRequest(log *logging.Logger, q *Query, status int, r result, elapsed time.Duration) {
+func (s *Service) logRequest(log *logging.Logger, q *Query, region string, status int, r result, elapsed time.Duration) {
 	level := logging.Info
 	switch {
 	case status >= 500:
@@ -307,7 +308,7 @@ func (s *Service) logRequest(log *logging.Logger, q *Query, status int, r result
 			f = append(f, logging.Int("user_id", q.UserID))
 		}
 		f = append(f, logging.Str("user_segment", features.SegmentOf(q.UserID, q.HasUserID)),
-			logging.LatLng("location", q.Lat, q.Lng), logging.Str("location_region", places.RegionOf(q.Lat, q.Lng)), logging.Float("radius_km", q.RadiusKm),
+			logging.LatLng("location", q.Lat, q.Lng), logging.Str("location_region", region), logging.Float("radius_km", q.RadiusKm),
 			logging.Str("place_category", categoryLabel(q.Category)))
 	}
 	f = append(f, logging.Int("num_results", int64(len(r.ranked))), logging.Millis("response_time_ms", elapsed),
