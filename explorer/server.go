@@ -232,7 +232,6 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	p := page{Title: "Request " + id, Nav: "requests"}
 	if err := validRequestID(id); err != nil {
-		p.Title = "Request"
 		s.render(w, "requests", http.StatusBadRequest, page{Title: "Requests", Nav: "requests", Data: requestsData{BadInput: err.Error()}})
 		return
 	}
