@@ -172,11 +172,10 @@ func (s *Server) search(ctx context.Context, query map[string]any) ([]logLine, e
 
 // requestFilter is what the requests page filters on.
 type requestFilter struct {
-	Status   int     // exact HTTP status; 0: any
-	Errors   bool    // only 5xx
-	MinMs    float64 // latency at least; 0: any
-	Limit    int
-	Category string
+	Status int     // exact HTTP status; 0: any
+	Errors bool    // only 5xx
+	MinMs  float64 // latency at least; 0: any
+	Limit  int
 }
 
 // latestRequests is the newest recommendation_request lines, one a request.
@@ -190,9 +189,6 @@ func (s *Server) latestRequests(ctx context.Context, f requestFilter) ([]logLine
 	}
 	if f.MinMs > 0 {
 		filter = append(filter, map[string]any{"range": map[string]any{"attributes.response_time_ms": map[string]any{"gte": f.MinMs}}})
-	}
-	if f.Category != "" {
-		filter = append(filter, term("category", f.Category))
 	}
 	return s.search(ctx, map[string]any{
 		"size":  f.Limit,

@@ -301,7 +301,7 @@ func (s *Server) requestCharts(ctx context.Context, at time.Time, tid, service s
 	if now := time.Now(); to.After(now) {
 		to = now
 	}
-	job := strconvQuote(service)
+	job := strconv.Quote(service)
 	defs := []struct{ title, unit, expr, exemplars string }{
 		{"RED rate (" + service + ")", "reqps", `sum(rate(red_requests_total{job=` + job + `}[1m]))`, ""},
 		{"RED errors (" + service + ")", "reqps", `sum(rate(red_errors_total{job=` + job + `}[1m]))`, ""},
@@ -364,8 +364,6 @@ func firstErr(errs []error) error {
 func step(from, to time.Time) time.Duration {
 	return max(to.Sub(from)/120, 5*time.Second)
 }
-
-func strconvQuote(s string) string { return strconv.Quote(s) }
 
 func latencyText(ms float64) string {
 	if ms < 0 {

@@ -87,11 +87,11 @@ func newConnector(cfg *Config, set component.TelemetrySettings, next consumer.Me
 	for _, b := range cfg.Buckets {
 		r.bounds = append(r.bounds, float64(b)/r.perUnit)
 	}
-	for i, name := range []string{"service.name", "span.name", "", "span.kind"} {
+	// r.own follows defaultDimensions' order: service.name, span.name, the status, span.kind
+	// (spanmetrics only).
+	for i, name := range defaultDimensions[cfg.Mode] {
 		r.own[i] = !slices.Contains(cfg.ExcludeDimensions, name)
 	}
-	r.own[2] = !slices.Contains(cfg.ExcludeDimensions, "status_class") && !slices.Contains(cfg.ExcludeDimensions, "status.code")
-	r.own[3] = r.own[3] && cfg.Mode == ModeSpanmetrics
 	return r, nil
 }
 

@@ -78,9 +78,9 @@ type lineParser struct {
 	values internCache
 	// attrs is the attribute count of the last line, so the next one's map is sized once.
 	attrs int
-	// keyAt remembers the key each position of a line's object had last time (and kindAt
-	// what it is to the record): lines of one
-	// writer repeat their order, so a key is usually found without hashing it.
+	// keyAt remembers the key each position of a line's object had last time, and kindAt
+	// what that field is to the record: lines of one writer repeat their order, so a key is
+	// usually found, and classified, without hashing it.
 	keyAt  []string
 	kindAt []fieldKind
 	arena  []byte // see str
@@ -228,22 +228,17 @@ func (p *lineParser) fields(lr plog.LogRecord, extraAttrs int) (problem, bool) {
 			case fieldSeverity:
 				haveLevel = true
 				var v []byte
+				numeric, isInt := false, false
 				switch {
 				case isStr:
 					if v, ok = s.str(&s.valBuf); !ok {
 						return 0, false
 					}
-				case f.levels != nil && s.i < len(s.b) && (s.b[s.i] == '-' || '0' <= s.b[s.i] && s.b[s.i] <= '9'):
-					// A numeric level (pino's 30) the mapping may name; kept as an
-					// attribute too when it does not.
-					raw, isInt, ok := s.number()
-					if !ok {
+				case f.levels != nil && s.atNumber(): // a numeric level (pino's 30) the mapping may name
+					if v, isInt, ok = s.number(); !ok {
 						return 0, false
 					}
-					if _, known := f.level(raw); !known {
-						setNumber(attrs.PutEmpty(key), raw, isInt)
-					}
-					v = raw
+					numeric = true
 				default:
 					if !p.value(attrs.PutEmpty(key)) {
 						return 0, false
@@ -253,6 +248,9 @@ func (p *lineParser) fields(lr plog.LogRecord, extraAttrs int) (problem, bool) {
 				sev, known := f.level(v)
 				if !known {
 					problems |= problemUnknownLevel
+					if numeric { // kept under its own name, like any value the record cannot hold
+						setNumber(attrs.PutEmpty(key), v, isInt)
+					}
 				}
 				lr.SetSeverityNumber(sev)
 			case fieldEvent:
@@ -368,7 +366,7 @@ func (p *lineParser) timestamp(attrs pcommon.Map, key string, isStr bool) (ts pc
 		}
 		attrs.PutStr(key, string(v))
 		return 0, false, true
-	case p.spec.layoutType == LayoutEpoch && s.i < len(s.b) && (s.b[s.i] == '-' || '0' <= s.b[s.i] && s.b[s.i] <= '9'):
+	case p.spec.layoutType == LayoutEpoch && s.atNumber():
 		raw, isInt, readable := s.number()
 		if !readable {
 			return 0, false, false

@@ -63,6 +63,11 @@ func (s *jsonScanner) atEnd() bool {
 	return s.i == len(s.b)
 }
 
+// atNumber reports whether a JSON number starts at s.i.
+func (s *jsonScanner) atNumber() bool {
+	return s.i < len(s.b) && (s.b[s.i] == '-' || '0' <= s.b[s.i] && s.b[s.i] <= '9')
+}
+
 // consume skips whitespace and then c, reporting whether c was there.
 func (s *jsonScanner) consume(c byte) bool {
 	s.skipSpace()
