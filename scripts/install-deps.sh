@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need on a fresh machine; idempotent and quick when
-# everything is there. Parts: apt (prometheus, wrk, unzip, curl), tools (ocb), es, jaeger, kafka; and
+# everything is there. Parts: apt (prometheus, wrk, unzip, curl), tools (ocb), es, jaeger, kafka,
+# python (the seed-style service's virtual environment); and
 # bench (telemetrygen, the reference collector), which only `make bench` asks for.
 #   install-deps.sh            everything but bench
 #   install-deps.sh apt tools  only those parts
@@ -68,8 +69,10 @@ install_kafka() { "$RECOBS_ROOT/scripts/install-kafka.sh" >/dev/null; }
 
 install_es() { "$RECOBS_ROOT/scripts/install-elasticsearch.sh" >/dev/null; }
 install_jaeger() { "$RECOBS_ROOT/scripts/build-jaeger.sh" >/dev/null; }
+# The seed-style service's Python environment (structlog, the OTel SDK): integration/seedservice.
+install_python() { "$RECOBS_ROOT/scripts/install-python.sh" >/dev/null; }
 
-parts=("$@"); [[ ${#parts[@]} -gt 0 ]] || parts=(apt tools es jaeger kafka)
+parts=("$@"); [[ ${#parts[@]} -gt 0 ]] || parts=(apt tools es jaeger kafka python)
 for p in "${parts[@]}"; do
   start=$(date +%s)
   "install_$p"

@@ -23,6 +23,9 @@ was_up=$("$RECOBS_ROOT/scripts/backends.sh" status | grep -c ': up' || true)
 if [[ $was_up -lt 4 ]]; then trap '"$RECOBS_ROOT/scripts/backends.sh" stop es prom jaeger kafka' EXIT; fi
 # shellcheck disable=SC1091
 source "$RECOBS_STATE/backends.env"
+# The seed-style service (integration/seedservice) runs on this Python environment.
+RECOBS_SEED_PYTHON=$("$RECOBS_ROOT/scripts/install-python.sh")
+export RECOBS_SEED_PYTHON
 
 log "go test -race: the packages with concurrent state"
 # (Not the scrape receiver's conformance test: it has no concurrent state of ours, and under

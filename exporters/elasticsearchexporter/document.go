@@ -3,6 +3,7 @@ package elasticsearchexporter // import "github.com/recobs/recobs/exporters/elas
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"strconv"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/recobs/recobs/internal/contract/jsonenc"
+	"github.com/recobs/recobs/internal/contract/logschema"
 )
 
 // The document is ECS-shaped so Kibana's log views work without field aliases: well-known
@@ -28,6 +30,7 @@ var renamed = map[string]string{
 	"log.file.path":          "log.file.path",
 	"log.file.record_offset": "log.offset",
 	"log.parse_error":        "log.parse_error",
+	"log.continuation":       "log.continuation",
 }
 
 // ecsResource are the resource attributes that keep their ECS name at the document's top level;
@@ -53,7 +56,8 @@ const recordUIDAttribute = "log.record.uid"
 const maxIDBytes = 512
 
 // dropped are attributes already carried by the record's own fields (or its _id).
-var dropped = map[string]bool{"timestamp": true, "level": true, "trace_id": true, "span_id": true, recordUIDAttribute: true}
+var dropped = map[string]bool{"timestamp": true, "level": true, "trace_id": true, "span_id": true, recordUIDAttribute: true,
+	logschema.RecordPosition: true}
 
 // appendDocument appends the JSON document for one record to buf.
 func appendDocument(buf []byte, res pcommon.Resource, scope pcommon.InstrumentationScope, lr plog.LogRecord, ts time.Time) []byte {
@@ -104,8 +108,11 @@ func appendDocument(buf []byte, res pcommon.Resource, scope pcommon.Instrumentat
 		}
 		switch {
 		case dropped[k]:
-		case k == "exception":
+		case k == "exception" && v.Type() == pcommon.ValueTypeMap:
 			buf = appendException(buf, v.Map())
+		case k == "exception": // structlog's format_exc_info: the formatted traceback
+			buf = append(buf, `,"error.stack_trace":`...)
+			buf = jsonenc.AppendString(buf, v.AsString())
 		case k == "location":
 			buf = appendLocation(buf, v.Map())
 		case k == "tags":
@@ -163,7 +170,7 @@ func isOther(k string, v pcommon.Value) bool {
 	case dropped[k], renamed[k] != "", k == "tags":
 		return false
 	case k == "exception":
-		return v.Type() != pcommon.ValueTypeMap
+		return v.Type() != pcommon.ValueTypeMap && v.Type() != pcommon.ValueTypeStr
 	case k == "location":
 		return !isGeoPoint(v)
 	}
@@ -214,6 +221,13 @@ func appendValue(buf []byte, v pcommon.Value) []byte {
 	case pcommon.ValueTypeStr:
 		return jsonenc.AppendString(buf, v.Str())
 	case pcommon.ValueTypeInt:
+		if n := v.Int(); n > maxExactInt || n < -maxExactInt {
+			// Past 2^53 a double (the template maps numbers as double) would round it: its
+			// digits go as a string, which the template maps as a keyword.
+			buf = append(buf, '"')
+			buf = strconv.AppendInt(buf, n, 10)
+			return append(buf, '"')
+		}
 		return strconv.AppendInt(buf, v.Int(), 10)
 	case pcommon.ValueTypeDouble:
 		return jsonenc.AppendFloat(buf, v.Double())
@@ -238,6 +252,9 @@ func appendValue(buf []byte, v pcommon.Value) []byte {
 	}
 	return append(buf, "null"...)
 }
+
+// maxExactInt is the largest integer every smaller one of which a double holds exactly (2^53).
+const maxExactInt = 1 << 53
 
 func appendMap(buf []byte, m pcommon.Map) []byte { return appendMapKeeping(buf, m, nil) }
 
@@ -265,8 +282,10 @@ func appendMapKeeping(buf []byte, m pcommon.Map, keep func(string, pcommon.Value
 // from where the line sits in its file (the file's first line, the line's offset) and the
 // line itself, so a line read twice — replayed after a crash, or read again from its rotated
 // copy — has the same _id even when its document differs (the file name, the time a line
-// without a timestamp was read). Otherwise it is a content hash of the document and its
-// index: the same record re-sent after a retry or a replayed queue gets the same _id. Either
+// without a timestamp was read). Otherwise it is a content hash of the document, its index
+// and the record's place in the request it came in (logschema.RecordPosition, when the
+// request_correlation processor put it there): the same record re-sent after a retry or a
+// replayed queue gets the same _id, and two identical records of one request get two. Either
 // way op_type create turns the second write into a 409 instead of a duplicate.
 func documentID(index string, lr plog.LogRecord, doc []byte) string {
 	if v, ok := lr.Attributes().Get(recordUIDAttribute); ok && v.Type() == pcommon.ValueTypeStr {
@@ -274,13 +293,25 @@ func documentID(index string, lr plog.LogRecord, doc []byte) string {
 			return uid
 		}
 	}
-	return contentID(index, doc)
+	position := int64(-1)
+	if v, ok := lr.Attributes().Get(logschema.RecordPosition); ok && v.Type() == pcommon.ValueTypeInt {
+		position = v.Int()
+	}
+	return contentID(index, doc, position)
 }
 
-func contentID(index string, doc []byte) string {
+// contentID hashes the index, the document and the record's position in its request (-1: not
+// known, which keeps the identities records had before positions existed).
+func contentID(index string, doc []byte, position int64) string {
 	h := sha256.New()
 	h.Write([]byte(index))
 	h.Write([]byte{0})
+	if position >= 0 {
+		var p [9]byte
+		p[0] = 1
+		binary.BigEndian.PutUint64(p[1:], uint64(position))
+		h.Write(p[:])
+	}
 	h.Write(doc)
 	var sum [sha256.Size]byte
 	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:18])

@@ -11,6 +11,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/recobs/recobs/internal/contract/logschema"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -112,5 +114,55 @@ func TestDocumentIDFollowsRecordUID(t *testing.T) {
 	lr.Attributes().Remove(recordUIDAttribute)
 	if documentID("i", lr, a) == documentID("i", lr, b) {
 		t.Fatal("without a uid, the _id is the content's")
+	}
+}
+
+// TestIdenticalRecordsOfOneRequestKeptApart: two identical records (no log.record.uid) at two
+// positions of one request get two _ids; the same record at the same position — the request
+// sent again by a retrying client — the same one. The position is not a field.
+func TestIdenticalRecordsOfOneRequestKeptApart(t *testing.T) {
+	res, scope, lr := sampleRecord()
+	id := func(position int64) string {
+		lr.Attributes().PutInt(logschema.RecordPosition, position)
+		doc := appendDocument(nil, res, scope, lr, lr.Timestamp().AsTime())
+		if strings.Contains(string(doc), logschema.RecordPosition) {
+			t.Fatalf("the position must not be stored: %s", doc)
+		}
+		return documentID("i", lr, doc)
+	}
+	if id(0) == id(1) {
+		t.Fatal("identical records at two positions of a request share an _id")
+	}
+	if id(3) != id(3) {
+		t.Fatal("the same record at the same position must keep its _id")
+	}
+}
+
+// TestNumbersAndTracebacksAsStored: an integer past 2^53 goes as its digits (a double would
+// round it), smaller ones as numbers; structlog's string exception and the receiver's
+// continuation lines land on error.stack_trace and log.continuation.
+func TestNumbersAndTracebacksAsStored(t *testing.T) {
+	res, scope, lr := sampleRecord()
+	a := lr.Attributes()
+	a.PutInt("big", 9007199254740993)
+	a.PutInt("neg", -9007199254740993)
+	a.PutInt("edge", 9007199254740992)
+	a.PutStr("exception", "Traceback (most recent call last):\nValueError: x")
+	a.PutStr("log.continuation", "Traceback (most recent call last):\nValueError: x")
+	var doc map[string]any
+	dec := json.NewDecoder(strings.NewReader(string(appendDocument(nil, res, scope, lr, lr.Timestamp().AsTime()))))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	attrs := doc["attributes"].(map[string]any)
+	if attrs["big"] != "9007199254740993" || attrs["neg"] != "-9007199254740993" || attrs["edge"] != json.Number("9007199254740992") {
+		t.Errorf("integers: big %#v neg %#v edge %#v", attrs["big"], attrs["neg"], attrs["edge"])
+	}
+	if doc["error.stack_trace"] != "Traceback (most recent call last):\nValueError: x" || doc["log.continuation"] != "Traceback (most recent call last):\nValueError: x" {
+		t.Errorf("tracebacks: %v / %v", doc["error.stack_trace"], doc["log.continuation"])
+	}
+	if _, ok := attrs["exception"]; ok {
+		t.Error("a string exception must not also be an attribute")
 	}
 }

@@ -6,12 +6,13 @@ import (
 
 // templateVersion is bumped whenever the mapping below changes; the exporter installs the
 // template when the cluster holds an older version (or none).
-const templateVersion = 1
+const templateVersion = 2
 
 // indexTemplate returns the composable index template for the daily indices.
 //
 // Fixed fields get fixed types. Unknown attributes are mapped by value type through dynamic
-// templates (strings → keyword, every number → double so an int and a float never clash,
+// templates (strings → keyword, every number → double so an int and a float never clash —
+// an integer past 2^53 is written as its digits, a keyword, so a double never rounds it —
 // booleans → boolean), with ignore_malformed so a value of the wrong type is kept in _source
 // and skipped by the index rather than rejecting the document, and fields past the limit are
 // ignored rather than failing the write.
@@ -56,7 +57,7 @@ func indexTemplate(cfg TemplateConfig, patterns []string) ([]byte, error) {
 					"category":   keyword,
 					"tags":       keyword,
 					"request_id": keyword,
-					"log":        map[string]any{"properties": map[string]any{"level": keyword, "severity_number": map[string]any{"type": "integer"}, "logger": keyword, "offset": map[string]any{"type": "long"}, "parse_error": keyword, "file": map[string]any{"properties": map[string]any{"name": keyword, "path": keyword}}}},
+					"log":        map[string]any{"properties": map[string]any{"level": keyword, "severity_number": map[string]any{"type": "integer"}, "logger": keyword, "offset": map[string]any{"type": "long"}, "parse_error": keyword, "continuation": map[string]any{"type": "text"}, "file": map[string]any{"properties": map[string]any{"name": keyword, "path": keyword}}}},
 					"trace":      map[string]any{"properties": map[string]any{"id": keyword}},
 					"span":       map[string]any{"properties": map[string]any{"id": keyword}},
 					"service":    map[string]any{"properties": map[string]any{"name": keyword, "version": keyword, "namespace": keyword, "instance": map[string]any{"properties": map[string]any{"id": keyword}}}},

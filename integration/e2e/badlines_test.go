@@ -23,15 +23,18 @@ func badCorpus(run string) []badLine {
 	good := func(extra string) string {
 		return fmt.Sprintf(`{"timestamp":%q,"level":"info","logger":"recsvc.api","event":"corpus_line","request_id":"%s-%s"}`, ts, run, extra)
 	}
+	// Lines that do not start a record ('{' first) come first: after a record they would be
+	// its continuation lines (TestContinuationLinesThroughThePod), not records of their own.
 	return []badLine{
-		{"good before", good("first"), nil},
 		{"not JSON", "plain text " + run, []string{"not_json"}},
-		{"truncated JSON", good("cut")[:60], []string{"not_json"}},
 		{"invalid UTF-8", "\xff\xfe\xfd " + run, []string{"invalid_utf8", "not_json"}},
 		{"binary garbage", "\x00\x01\x02\x03\x04\x1b[31m" + run, []string{"not_json"}},
 		{"empty", "", []string{"empty_line"}},
 		{"blank", "   \t ", []string{"empty_line"}},
 		{"an array", `[1,2,"` + run + `"]`, []string{"not_an_object"}},
+		{"good before", good("first"), nil},
+		{"truncated JSON", good("cut")[:60], []string{"not_json"}},
+		{"not an object after all", "{" + run + " is not JSON", []string{"not_json"}},
 		{"unknown level", strings.Replace(good("lvl"), `"level":"info"`, `"level":"verbose"`, 1), []string{"unknown_level"}},
 		{"missing timestamp", strings.Replace(good("nots"), fmt.Sprintf(`"timestamp":%q,`, ts), "", 1), []string{"missing_timestamp"}},
 		{"bad timestamp", strings.Replace(good("badts"), ts, "yesterday at noon", 1), []string{"invalid_timestamp"}},

@@ -37,7 +37,7 @@ func TestReplayOfBacklogIsExact(t *testing.T) {
 		for i := from; i < from+perFile; i++ {
 			switch {
 			case i%100 == 0:
-				fmt.Fprintf(w, "garbage %s-%06d: not json\n", run, i)
+				fmt.Fprintf(w, "{garbage %s-%06d: not json\n", run, i) // '{': a record of its own, not a continuation
 				garbage++
 			case i%20 == 1:
 				fmt.Fprintf(w, `{"level":"info","logger":"recsvc.api","event":"recommendation_request","request_id":"%s-%06d"}`+"\n", run, i)
@@ -61,7 +61,7 @@ func TestReplayOfBacklogIsExact(t *testing.T) {
 
 	counts := func() (ids, junk int) {
 		ids, _, _ = proctest.ESCountAndDuplicates(esURL, "recommendations-*", "request_id", run+"-")
-		junk, _, _ = proctest.ESCountAndDuplicates(esURL, "recommendations-*", "message.keyword", "garbage "+run+"-")
+		junk, _, _ = proctest.ESCountAndDuplicates(esURL, "recommendations-*", "message.keyword", "{garbage "+run+"-")
 		return ids, junk
 	}
 	col := pod.Start(t)
@@ -79,7 +79,7 @@ func TestReplayOfBacklogIsExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	junk, dupJunk, err := proctest.ESCountAndDuplicates(esURL, "recommendations-*", "message.keyword", "garbage "+run+"-")
+	junk, dupJunk, err := proctest.ESCountAndDuplicates(esURL, "recommendations-*", "message.keyword", "{garbage "+run+"-")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,14 @@ import (
 	"go.opentelemetry.io/collector/component"
 )
 
+// DefaultWindow is how long a log record without trace context waits for the span that
+// carries its request ID. The OTel SDKs' batch span processors export every 5 s
+// (OTEL_BSP_SCHEDULE_DELAY), after the span ends, which is after the request's lines were
+// written; the export itself and the collector's own hop add a little more. 10 s covers the
+// 5 s delay, a request of a few seconds and the export, with room: a seed-style service's
+// lines all joined in 10 s (none in 0 s, the window shipped before).
+const DefaultWindow = 10 * time.Second
+
 // Config is the processor's configuration.
 type Config struct {
 	// Store names the shared table; the logs and traces instances must name the same one.

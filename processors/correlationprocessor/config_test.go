@@ -10,7 +10,7 @@ import (
 
 func TestLoadConfig(t *testing.T) {
 	def, err := configtest.Load(t, NewFactory(), "request_correlation")
-	if d := def.(*Config); err != nil || d.Store != "default" || d.Window != 5*time.Second || d.MaxEntries != 1_000_000 || d.MaxWaitingBytes != 64<<20 {
+	if d := def.(*Config); err != nil || d.Store != "default" || d.Window != 10*time.Second || d.MaxEntries != 1_000_000 || d.MaxWaitingBytes != 64<<20 {
 		t.Fatalf("defaults: %+v, %v", d, err)
 	}
 	full, err := configtest.Load(t, NewFactory(), "request_correlation/full")

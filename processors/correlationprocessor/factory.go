@@ -26,7 +26,7 @@ func createDefaultConfig() component.Config {
 		Store:             "default",
 		SpanAttribute:     "http.request.header.x-request-id",
 		LogAttribute:      "request_id",
-		Window:            5 * time.Second,
+		Window:            DefaultWindow,
 		TTL:               2 * time.Minute,
 		MaxEntries:        1_000_000,
 		MaxBytes:          160 << 20,

@@ -17,8 +17,13 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/recobs/recobs/internal/contract/logschema"
 	"github.com/recobs/recobs/processors/correlationprocessor/internal/metadata"
 )
+
+// recordUIDAttribute is OTel's log.record.uid: a record that has one (the json_log receiver's)
+// needs no position.
+const recordUIDAttribute = "log.record.uid"
 
 // Attributes set on records that waited in vain.
 const (
@@ -231,6 +236,7 @@ func (s *stamper) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	now := s.now()
 	var matched, unmatched int64
 	var held []*waiting
+	position := int64(0) // the record's place in this request (see logschema.RecordPosition)
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -238,6 +244,14 @@ func (s *stamper) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				// A request is whole only here: records that wait leave it one by one, and
+				// the exporters' batches merge and split requests. A record the receiver
+				// gave no identity (OTLP) keeps its place in the request, so two identical
+				// records of one request stay two documents.
+				if _, ok := lr.Attributes().Get(recordUIDAttribute); !ok {
+					lr.Attributes().PutInt(logschema.RecordPosition, position)
+				}
+				position++
 				if !lr.TraceID().IsEmpty() {
 					return false // the service already joined it
 				}

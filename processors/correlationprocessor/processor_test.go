@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/recobs/recobs/internal/contract/logschema"
 	"github.com/recobs/recobs/internal/testutil/testenv"
 )
 
@@ -521,5 +522,48 @@ func TestShutdownCountsWhatItCannotRelease(t *testing.T) {
 	}
 	if lost != 3 {
 		t.Fatalf("lost_at_shutdown = %d, want 3", lost)
+	}
+}
+
+// TestRecordsKeepTheirPlaceInTheRequest: records without log.record.uid get their place in
+// the request they came in, before any of them waits; a record with a uid gets none.
+func TestRecordsKeepTheirPlaceInTheRequest(t *testing.T) {
+	p := newPair(t, nil)
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i, req := range []string{"r-1", "r-1", "", "r-2"} { // two identical records that wait
+		lr := lrs.AppendEmpty()
+		lr.Body().SetStr("cache_miss")
+		if req != "" {
+			lr.Attributes().PutStr("request_id", req)
+		}
+		if i == 3 {
+			lr.Attributes().PutStr(recordUIDAttribute, "line-uid")
+		}
+	}
+	if err := p.logs.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 5*time.Second, func() bool { return p.lsink.LogRecordCount() == 4 }, "records released")
+	var positions []any
+	for _, got := range p.lsink.AllLogs() {
+		for i := 0; i < got.ResourceLogs().Len(); i++ {
+			rl := got.ResourceLogs().At(i).ScopeLogs().At(0).LogRecords()
+			for j := 0; j < rl.Len(); j++ {
+				v, ok := rl.At(j).Attributes().Get(logschema.RecordPosition)
+				if !ok {
+					positions = append(positions, nil)
+					continue
+				}
+				positions = append(positions, v.Int())
+			}
+		}
+	}
+	seen := map[any]int{}
+	for _, p := range positions {
+		seen[p]++
+	}
+	if len(positions) != 4 || seen[int64(0)] != 1 || seen[int64(1)] != 1 || seen[int64(2)] != 1 || seen[nil] != 1 {
+		t.Fatalf("positions %v, want 0, 1, 2 and none for the record with a uid", positions)
 	}
 }

@@ -58,13 +58,21 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// DefaultRules categorise recsvc's events and loggers along the seed's five categories.
+// DefaultRules follow the seed's table (business: user interactions, recommendations;
+// performance: latency, throughput; security: authentication, authorization; infrastructure:
+// database, cache, network; ml: model training, inference, drift) for recsvc's events and
+// loggers and the names services commonly log. Order matters: a cache or database timeout is
+// infrastructure before it is performance.
 func DefaultRules() []Rule {
 	return []Rule{
-		{Category: "security", Events: []string{"invalid_request", "auth_*", "*_denied", "*_forbidden", "rate_limited"}, Loggers: []string{"*.auth", "*.auth.*", "*.security*"}},
-		{Category: "ml", Events: []string{"model_*", "inference_*", "feature_*", "ml_*", "*_drift"}, Loggers: []string{"*.model", "*.model.*", "*.features*"}},
-		{Category: "performance", Events: []string{"slow_*", "*_latency*", "*_timeout", "cache_*"}},
-		{Category: "infrastructure", Events: []string{"server_*", "startup_*", "shutdown_*", "*_connection_*", "disk_*", "log_rotat*"}, Loggers: []string{"*.main", "*.db*", "*.cache*", "*.http*"}},
+		{Category: "security", Events: []string{"invalid_request", "auth_*", "authn_*", "authz_*", "login*", "logout*", "permission_*", "token_*", "*_denied", "*_forbidden", "*_unauthorized", "rate_limited"},
+			Loggers: []string{"*.auth", "*.auth.*", "*.security*"}},
+		{Category: "ml", Events: []string{"model_*", "inference_*", "ml_inference*", "training_*", "train_*", "feature_*", "ml_*", "prediction_*", "*_drift", "drift_*"},
+			Loggers: []string{"*.model", "*.model.*", "*.features*", "*.ml", "*.ml.*"}},
+		{Category: "infrastructure", Events: []string{"cache_*", "*_cache_*", "db_*", "database_*", "sql_*", "redis_*", "network_*", "connection_*", "*_connection_*", "dns_*", "upstream_*",
+			"server_*", "startup_*", "shutdown_*", "disk_*", "log_rotat*"},
+			Loggers: []string{"*.main", "*.db*", "*.database*", "*.cache*", "*.http*", "*.net", "*.network*"}},
+		{Category: "performance", Events: []string{"slow_*", "*_latency*", "latency_*", "*_timeout", "*_throughput*", "throughput_*"}},
 		{Category: "business", Events: []string{"recommendation_*", "click*", "impression*", "request_*"}, Loggers: []string{"*.api"}},
 	}
 }

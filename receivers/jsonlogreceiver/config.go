@@ -40,6 +40,9 @@ type Config struct {
 	// where the variable is not set.
 	Resource   map[string]any `mapstructure:"resource"`
 	Attributes map[string]any `mapstructure:"attributes"`
+	// Continuation keeps the lines that follow a record (a traceback, a stack trace) with it.
+	// Stanza's multiline patterns, when set, split the file instead.
+	Continuation ContinuationConfig `mapstructure:"continuation"`
 	// ParseWorkers parse a batch of lines in parallel (default: one a core).
 	ParseWorkers int `mapstructure:"parse_workers"`
 	// Socket, when set, also accepts lines over a local TCP or Unix socket.
@@ -77,6 +80,9 @@ func (c *Config) Validate() error {
 		if s.MaxConnections < 1 {
 			errs = append(errs, errors.New("socket.max_connections: must be at least 1"))
 		}
+	}
+	if err := c.Continuation.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Fields.validate(); err != nil {
 		errs = append(errs, err)

@@ -37,7 +37,8 @@ func createDefaultConfig() component.Config {
 	retry.InitialInterval = 100 * time.Millisecond
 	retry.MaxInterval = 5 * time.Second
 	retry.MaxElapsedTime = 0
-	return &Config{InputConfig: *in, IncludeRotated: true, Retry: retry, ServiceName: "recsvc", Fields: NewDefaultFieldsConfig(), Socket: configoptional.Default(NewDefaultSocketConfig())}
+	return &Config{InputConfig: *in, IncludeRotated: true, Retry: retry, ServiceName: "recsvc", Fields: NewDefaultFieldsConfig(),
+		Continuation: NewDefaultContinuationConfig(), Socket: configoptional.Default(NewDefaultSocketConfig())}
 }
 
 func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {

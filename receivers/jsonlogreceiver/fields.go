@@ -28,9 +28,15 @@ type FieldsConfig struct {
 	// Message are fields kept as attributes whose first present string becomes the body when
 	// the line has no event.
 	Message []string `mapstructure:"message"`
-	// TraceID and SpanID hold the trace context as hex (32 and 16 digits).
-	TraceID string `mapstructure:"trace_id"`
-	SpanID  string `mapstructure:"span_id"`
+	// TraceID names the fields that may hold the line's trace id, the first valid one
+	// winning: a string of 32 hex digits (W3C, recsvc's trace_id) or a JSON integer, the
+	// trace id as a decimal number of up to 128 bits (the seed's correlation_id, written from
+	// Python's span_context.trace_id). A decimal id is also kept, digits exact, as an
+	// attribute under its own name; 0 (the OTel SDKs' id outside any span) means no trace
+	// context and is not flagged. One name or a list.
+	TraceID []string `mapstructure:"trace_id"`
+	// SpanID holds the span id as 16 hex digits.
+	SpanID string `mapstructure:"span_id"`
 }
 
 // TimestampFieldConfig is the timestamp field and how to read it.
@@ -71,7 +77,7 @@ func NewDefaultFieldsConfig() FieldsConfig {
 		Severity:  SeverityFieldConfig{Field: logschema.Level},
 		Event:     logschema.Event,
 		Message:   []string{"message", "msg"},
-		TraceID:   logschema.TraceID,
+		TraceID:   []string{logschema.TraceID, logschema.CorrelationID},
 		SpanID:    logschema.SpanID,
 	}
 }
@@ -126,8 +132,15 @@ func (f *FieldsConfig) validate() error {
 		}
 	}
 	seen := map[string]string{}
-	for _, nf := range [][2]string{{"timestamp.field", f.Timestamp.Field}, {"severity.field", f.Severity.Field},
-		{"event", f.Event}, {"trace_id", f.TraceID}, {"span_id", f.SpanID}} {
+	named := [][2]string{{"timestamp.field", f.Timestamp.Field}, {"severity.field", f.Severity.Field},
+		{"event", f.Event}, {"span_id", f.SpanID}}
+	for _, t := range f.TraceID {
+		if t == "" {
+			errs = append(errs, errors.New("fields.trace_id: a name must not be empty"))
+		}
+		named = append(named, [2]string{"trace_id", t})
+	}
+	for _, nf := range named {
 		if nf[1] == "" {
 			continue
 		}
@@ -149,18 +162,18 @@ const maxMappedValue = 32
 
 // fieldSpec is a validated FieldsConfig, ready for the parser.
 type fieldSpec struct {
-	timestamp, severity, event, traceID, spanID string
-	message                                     []string
-	layoutType                                  string
-	epochUnit                                   int64
-	goLayout                                    string
-	location                                    *time.Location
+	timestamp, severity, event, spanID string
+	traceIDs, message                  []string
+	layoutType                         string
+	epochUnit                          int64
+	goLayout                           string
+	location                           *time.Location
 	// levels maps lowercased severity values to their number, beyond the built-in names.
 	levels map[string]plog.SeverityNumber
 }
 
 func newFieldSpec(f FieldsConfig) *fieldSpec {
-	s := &fieldSpec{timestamp: f.Timestamp.Field, severity: f.Severity.Field, event: f.Event, traceID: f.TraceID,
+	s := &fieldSpec{timestamp: f.Timestamp.Field, severity: f.Severity.Field, event: f.Event, traceIDs: f.TraceID,
 		spanID: f.SpanID, message: f.Message, layoutType: f.Timestamp.LayoutType, goLayout: f.Timestamp.Layout,
 		epochUnit: epochUnits[f.Timestamp.Layout], location: time.UTC}
 	if loc, err := time.LoadLocation(f.Timestamp.Location); err == nil && f.Timestamp.Location != "" {
@@ -204,10 +217,13 @@ func (s *fieldSpec) kindOf(k []byte) fieldKind {
 		return fieldSeverity
 	case s.event:
 		return fieldEvent
-	case s.traceID:
-		return fieldTraceID
 	case s.spanID:
 		return fieldSpanID
+	}
+	for _, t := range s.traceIDs {
+		if string(k) == t {
+			return fieldTraceID
+		}
 	}
 	for _, m := range s.message {
 		if string(k) == m {

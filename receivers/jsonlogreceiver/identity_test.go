@@ -65,7 +65,7 @@ func TestRecordUIDIsTheLineNotTheRead(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "recsvc.log")
 	appendLines(t, path, 0, 300)
-	appendRaw(t, path, "same text, no timestamp\nsame text, no timestamp\n")
+	appendRaw(t, path, `{"level":"info","event":"same text, no timestamp"}`+"\n"+`{"level":"info","event":"same text, no timestamp"}`+"\n")
 	appendLines(t, path, 300, 400)
 
 	first := startOn(t, dir)

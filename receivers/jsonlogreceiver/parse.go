@@ -1,8 +1,10 @@
 package jsonlogreceiver // import "github.com/recobs/recobs/receivers/jsonlogreceiver"
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"math/bits"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -173,7 +175,7 @@ func (p *lineParser) parse(lr plog.LogRecord, line []byte, truncated bool, extra
 		} else {
 			problems |= problemNotJSON
 		}
-	} else if fields, ok := p.fields(lr, extraAttrs); ok && p.scan.atEnd() {
+	} else if fields, ok := p.fields(lr, extraAttrs); ok && p.continuation(lr) {
 		problems |= fields
 	} else {
 		// Not JSON after all (truncated, a bad escape, trailing bytes): whatever was read
@@ -283,11 +285,21 @@ func (p *lineParser) fields(lr plog.LogRecord, extraAttrs int) (problem, bool) {
 				attrs.PutStr(key, m)
 			case fieldTraceID:
 				var id pcommon.TraceID
-				if ok, readable := p.hexField(attrs, key, isStr, id[:]); !readable {
-					return 0, false
-				} else if ok {
-					lr.SetTraceID(id)
+				var ok, bad, readable bool
+				if !isStr && s.atNumber() {
+					ok, bad, readable = p.decimalTraceID(attrs, key, &id)
 				} else {
+					ok, readable = p.hexField(attrs, key, isStr, id[:])
+					bad = !ok
+				}
+				switch {
+				case !readable:
+					return 0, false
+				case ok:
+					if lr.TraceID().IsEmpty() { // the first valid one wins
+						lr.SetTraceID(id)
+					}
+				case bad:
 					problems |= problemBadTraceID
 				}
 			case fieldSpanID:
@@ -333,6 +345,17 @@ func (p *lineParser) fields(lr plog.LogRecord, extraAttrs int) (problem, bool) {
 		lr.SetSeverityNumber(plog.SeverityNumberUnspecified)
 	}
 	return problems, true
+}
+
+// continuation reads what follows the record's JSON object: nothing but whitespace, or the
+// continuation lines the input kept with it (ContinuationAttribute). false: something else
+// follows the object on its line, so the line is not JSON.
+func (p *lineParser) continuation(lr plog.LogRecord) bool {
+	cont, ok := splitContinuation(p.scan.b[p.scan.i:])
+	if ok && len(cont) > 0 {
+		lr.Attributes().PutStr(ContinuationAttribute, p.str(cont))
+	}
+	return ok
 }
 
 // topKey returns the string for key k at position n of a line's object, and what the field
@@ -396,6 +419,56 @@ func (p *lineParser) hexField(attrs pcommon.Map, key string, isStr bool, out []b
 	}
 	attrs.PutStr(key, string(v))
 	return false, true
+}
+
+// decimalTraceID reads a trace id written as a decimal integer (the seed's correlation_id:
+// Python's span_context.trace_id) into id, and keeps its digits, exact, as a string attribute
+// under key. ok: a valid id. 0 is the OTel SDKs' id outside any span: no trace context, not
+// bad. Anything else (a fraction, a negative number, more than 128 bits) is bad, kept as a
+// number attribute.
+func (p *lineParser) decimalTraceID(attrs pcommon.Map, key string, id *pcommon.TraceID) (ok, bad, readable bool) {
+	s := &p.scan
+	raw, isInt, readable := s.number()
+	if !readable {
+		return false, false, false
+	}
+	if isInt && decimal128(raw, id[:]) {
+		if id.IsEmpty() {
+			attrs.PutInt(key, 0)
+			return false, false, true
+		}
+		attrs.PutStr(key, p.str(raw))
+		return true, false, true
+	}
+	setNumber(attrs.PutEmpty(key), raw, isInt)
+	return false, true, true
+}
+
+// decimal128 converts the digits of a non-negative integer into out (16 bytes, big-endian, as
+// a W3C trace id), reporting false when it is negative or does not fit 128 bits.
+func decimal128(raw []byte, out []byte) bool {
+	if len(raw) == 0 || raw[0] == '-' || len(raw) > 39 {
+		return false
+	}
+	var hi, lo uint64
+	for _, c := range raw {
+		// (hi, lo) = (hi, lo)*10 + d, failing on a carry out of hi.
+		h1, l1 := bits.Mul64(lo, 10)
+		h2, l2 := bits.Mul64(hi, 10)
+		if h2 != 0 {
+			return false
+		}
+		var carry uint64
+		lo, carry = bits.Add64(l1, uint64(c-'0'), 0)
+		var c2 uint64
+		hi, c2 = bits.Add64(l2, h1, carry)
+		if c2 != 0 {
+			return false
+		}
+	}
+	binary.BigEndian.PutUint64(out[0:8], hi)
+	binary.BigEndian.PutUint64(out[8:16], lo)
+	return true
 }
 
 // resetRecord clears what a half-read line set on lr.

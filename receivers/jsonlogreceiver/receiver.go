@@ -100,7 +100,11 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*logRe
 	withPath := in.IncludeFilePath
 	in.IncludeFilePath = true
 	r.recordFileAttrs = func(k string) bool { return k != fileIDKey && (withPath || k != attrs.LogFilePath) }
-	if r.manager, err = in.Build(set.TelemetrySettings, r.emit); err != nil {
+	var opts []fileconsumer.Option
+	if cfg.Continuation.Enabled && in.SplitConfig.LineStartPattern == "" && in.SplitConfig.LineEndPattern == "" {
+		opts = append(opts, fileconsumer.WithSplitFunc(continuationSplit(cfg.Continuation.MaxLines, int(in.MaxLogSize))))
+	}
+	if r.manager, err = in.Build(set.TelemetrySettings, r.emit, opts...); err != nil {
 		return nil, fmt.Errorf("file input: %w", err)
 	}
 	match, err := matcher.New(in.Criteria)
@@ -180,9 +184,13 @@ func (r *logReceiver) emit(ctx context.Context, tokens [][]byte, fileAttrs map[s
 	if len(tokens) == 0 {
 		return nil
 	}
+	for i, tok := range tokens {
+		tokens[i] = trimFlushed(tok)
+	}
 	id := r.fileIdentity(tokens[0], fileAttrs, offsets[0])
 	cut := cutPieces(tokens, fileAttrs, offsets)
-	if err := r.deliver(ctx, r.parseBatch(ctx, tokens, cut, r.fileRecordAttrs(fileAttrs), offsets, id), r.obs); err != nil {
+	src := recordSource{attrs: r.fileRecordAttrs(fileAttrs), offsets: offsets, id: id}
+	if err := r.deliver(ctx, r.parseBatch(ctx, tokens, cut, src), r.obs); err != nil {
 		return err
 	}
 	// offsets has one more entry than tokens: where the last line ended.
@@ -239,6 +247,9 @@ func (r *logReceiver) fileIdentity(first []byte, fileAttrs map[string]any, offse
 	limit := int(r.cfg.InputConfig.FingerprintSize)
 	var id uint64
 	if offset == 0 {
+		if nl := bytes.IndexByte(first, '\n'); nl >= 0 { // a record with its continuation lines
+			first = dropCR(first[:nl])
+		}
 		id = fileIDOfLine(first, limit)
 	} else if path, ok := fileAttrs[attrs.LogFilePath].(string); ok {
 		id = r.identifyAt(path, first, offset, limit)
@@ -320,17 +331,37 @@ type parseJob struct {
 	counts   *[numProblems]int64
 }
 
+// recordSource is where a batch's lines come from, which their identities derive from.
+type recordSource struct {
+	attrs [][2]string // the attributes every record of the batch carries
+	// offsets are where each line starts in its file (one more: where the last ended); nil for
+	// a connection's lines.
+	offsets []int64
+	// id is the file's identity, or the connection's (random: nothing a connection sent is
+	// ever read twice). 0 with no offsets: the lines get no identity.
+	id uint64
+	// seq is, for a connection, how many lines it sent before the batch's first: a line's
+	// place on its connection keeps identical lines apart, as offsets do in a file.
+	seq int64
+}
+
+// position is where line i of the batch sits in its file or on its connection.
+func (s *recordSource) position(i int) int64 {
+	if s.offsets != nil {
+		return s.offsets[i]
+	}
+	return s.seq + int64(i)
+}
+
 // batchParse is what the slices of one batch share.
 type batchParse struct {
-	r         *logReceiver
-	tokens    [][]byte
-	cut       []bool // which tokens are pieces of a longer line (nil: none)
-	lrs       plog.LogRecordSlice
-	fileAttrs [][2]string
-	offsets   []int64
-	fileID    uint64
-	observed  pcommon.Timestamp
-	done      sync.WaitGroup
+	r        *logReceiver
+	tokens   [][]byte
+	cut      []bool // which tokens are pieces of a longer line (nil: none)
+	lrs      plog.LogRecordSlice
+	src      recordSource
+	observed pcommon.Timestamp
+	done     sync.WaitGroup
 }
 
 // startHelpers starts the goroutines that parse slices of batches beside the caller. They
@@ -360,7 +391,7 @@ func (r *logReceiver) stopHelpers() {
 
 // parseBatch turns a batch of lines into one plog.Logs, in order: the caller parses the first
 // slice of the batch while the helpers parse the others.
-func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, cut []bool, fileAttrs [][2]string, offsets []int64, fileID uint64) plog.Logs {
+func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, cut []bool, src recordSource) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	res := rl.Resource().Attributes()
@@ -379,8 +410,7 @@ func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, cut []boo
 	for range tokens {
 		lrs.AppendEmpty()
 	}
-	b := &batchParse{r: r, tokens: tokens, cut: cut, lrs: lrs, fileAttrs: fileAttrs, offsets: offsets, fileID: fileID,
-		observed: pcommon.NewTimestampFromTime(time.Now())}
+	b := &batchParse{r: r, tokens: tokens, cut: cut, lrs: lrs, src: src, observed: pcommon.NewTimestampFromTime(time.Now())}
 
 	slices := min(r.workers, len(tokens)/minLinesPerWorker)
 	if r.jobs == nil { // not started (or stopped): everything on the caller
@@ -412,7 +442,7 @@ func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, cut []boo
 
 func (b *batchParse) parseRange(p *lineParser, from, to int, counts *[numProblems]int64) {
 	cfg := b.r.cfg
-	extra := len(b.fileAttrs) + b.r.attributes.Len() + 3 // + offset, + uid, + parse error
+	extra := len(b.src.attrs) + b.r.attributes.Len() + 3 // + offset, + uid, + parse error
 	var uid []byte
 	for i := from; i < to; i++ {
 		lr := b.lrs.At(i)
@@ -420,7 +450,7 @@ func (b *batchParse) parseRange(p *lineParser, from, to int, counts *[numProblem
 		line := b.tokens[i]
 		problems := p.parse(lr, line, b.cut != nil && b.cut[i], extra)
 		a := lr.Attributes()
-		for _, kv := range b.fileAttrs {
+		for _, kv := range b.src.attrs {
 			a.PutStr(kv[0], kv[1])
 		}
 		for k, v := range b.r.attributes.All() {
@@ -428,11 +458,11 @@ func (b *batchParse) parseRange(p *lineParser, from, to int, counts *[numProblem
 				v.CopyTo(a.PutEmpty(k))
 			}
 		}
-		if b.offsets != nil {
-			if cfg.InputConfig.IncludeFileRecordOffset {
-				a.PutInt(attrs.LogFileRecordOffset, b.offsets[i])
-			}
-			uid = appendRecordUID(uid[:0], b.fileID, b.offsets[i], line)
+		if b.src.offsets != nil && cfg.InputConfig.IncludeFileRecordOffset {
+			a.PutInt(attrs.LogFileRecordOffset, b.src.offsets[i])
+		}
+		if b.src.offsets != nil || b.src.id != 0 {
+			uid = appendRecordUID(uid[:0], b.src.id, b.src.position(i), line)
 			a.PutStr(RecordUIDAttribute, p.arenaString(uid))
 		}
 		if problems != 0 {

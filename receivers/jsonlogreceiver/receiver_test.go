@@ -29,6 +29,7 @@ func TestReceiverParsesServiceLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	src = append([]byte("not json, before any record\n"), src...)
 	if err := os.WriteFile(filepath.Join(dir, "recsvc.log"), src, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -66,9 +67,12 @@ func TestReceiverParsesServiceLines(t *testing.T) {
 	if failed.SeverityNumber() != plog.SeverityNumberError {
 		t.Errorf("error line severity: got %v", failed.SeverityNumber())
 	}
-	bad, ok := records["this line is not json"]
+	if v, ok := failed.Attributes().Get(ContinuationAttribute); !ok || v.Str() != "this line is not json" {
+		t.Errorf("the plain line after the error record must stay with it, got %v", v.AsRaw())
+	}
+	bad, ok := records["not json, before any record"]
 	if !ok {
-		t.Fatalf("the malformed line must be kept raw as body; got %v", keys(records))
+		t.Fatalf("a malformed line that follows no record must be kept raw as body; got %v", keys(records))
 	}
 	if v, _ := bad.Attributes().Get(ParseErrorAttribute); v.Str() != ProblemNotJSON {
 		t.Errorf("the malformed line must be flagged %s, got %q", ProblemNotJSON, v.Str())
@@ -85,14 +89,14 @@ func keys(m map[string]plog.LogRecord) []string {
 
 // TestNoLineDroppedByTheInput: empty and blank lines and invalid UTF-8 reach the parser through
 // the real file input (stanza's own skips empty lines and replaces invalid bytes) and come out
-// flagged, one record a line, in order.
+// flagged, one record a line, in order (they follow no record, so none is a continuation).
 func TestNoLineDroppedByTheInput(t *testing.T) {
 	dir := t.TempDir()
 	lines := []struct{ line, problem string }{
-		{`{"timestamp":"2026-11-27T10:00:00.000Z","level":"info","event":"first"}`, ""},
 		{"", ProblemEmpty},
 		{"  \t ", ProblemEmpty},
 		{"\xff\xfe not text", ProblemInvalidUTF8},
+		{`{"timestamp":"2026-11-27T10:00:00.000Z","level":"info","event":"first"}`, ""},
 		{`{"timestamp":"2026-11-27T10:00:00.000Z","level":"info","event":"last"}`, ""},
 	}
 	var content string
@@ -123,7 +127,7 @@ func TestNoLineDroppedByTheInput(t *testing.T) {
 			t.Errorf("line %d %q: log.parse_error %q, want %q", i, l.line, pe, l.problem)
 		}
 	}
-	if raw, ok := got[3].Attributes().Get("log.original_bytes"); !ok || string(raw.Bytes().AsRaw()) != lines[3].line {
+	if raw, ok := got[2].Attributes().Get("log.original_bytes"); !ok || string(raw.Bytes().AsRaw()) != lines[2].line {
 		t.Errorf("the invalid UTF-8 line's exact bytes must be kept, got %v", raw.AsRaw())
 	}
 }

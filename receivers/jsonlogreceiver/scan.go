@@ -245,8 +245,9 @@ func (s *jsonScanner) literal(word string) bool {
 }
 
 // setNumber stores a JSON number: an integer that fits int64 as an int (user ids, counts),
-// anything else as a double; a number no double holds (1e400) stays its text, so nothing
-// downstream meets an infinity.
+// a larger integer as the string of its digits (a 128-bit id rounded through a double would
+// lose them), anything else as a double; a number no double holds (1e400) stays its text, so
+// nothing downstream meets an infinity.
 func setNumber(dst pcommon.Value, raw []byte, isInt bool) {
 	if isInt {
 		if n, ok := smallInt(raw); ok {
@@ -257,6 +258,8 @@ func setNumber(dst pcommon.Value, raw []byte, isInt bool) {
 			dst.SetInt(n)
 			return
 		}
+		dst.SetStr(string(raw))
+		return
 	}
 	if f, ok := exactFloat(raw); ok {
 		dst.SetDouble(f)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
@@ -100,11 +101,17 @@ func (s *socketInput) serve(conn net.Conn) {
 		_ = conn.Close()
 		<-s.slots
 	}()
-	attrs := [][2]string{{"network.peer.address", conn.RemoteAddr().String()}, {"network.transport", string(s.cfg.AddrConfig.Transport)}}
+	src := recordSource{attrs: [][2]string{{"network.peer.address", conn.RemoteAddr().String()}, {"network.transport", string(s.cfg.AddrConfig.Transport)}},
+		id: connectionID()}
 	lines := &lineReader{br: bufio.NewReaderSize(conn, 64<<10), max: s.maxBytes}
+	join := &continuationJoiner{cfg: s.r.cfg.Continuation, maxBytes: s.maxBytes}
 	var batch [][]byte
 	var cut []bool
 	anyCut := false
+	add := func(tok []byte, truncated bool) {
+		batch, cut = append(batch, tok), append(cut, truncated)
+		anyCut = anyCut || truncated
+	}
 	flush := func() bool {
 		if len(batch) == 0 {
 			return true
@@ -113,7 +120,8 @@ func (s *socketInput) serve(conn net.Conn) {
 		if anyCut {
 			c = cut
 		}
-		err := s.r.deliver(s.ctx, s.r.parseBatch(s.ctx, batch, c, attrs, nil, 0), s.obs)
+		err := s.r.deliver(s.ctx, s.r.parseBatch(s.ctx, batch, c, src), s.obs)
+		src.seq += int64(len(batch))
 		batch, cut, anyCut = batch[:0], cut[:0], false
 		return err == nil
 	}
@@ -123,16 +131,15 @@ func (s *socketInput) serve(conn net.Conn) {
 		}
 	}()
 	for {
-		if len(batch) > 0 {
+		if len(batch) > 0 || join.holding() {
 			_ = conn.SetReadDeadline(time.Now().Add(s.cfg.FlushInterval))
 		} else {
 			_ = conn.SetReadDeadline(time.Time{})
 		}
 		line, truncated, err := lines.next()
 		if line != nil {
-			batch, cut = append(batch, line), append(cut, truncated)
-			anyCut = anyCut || truncated
-			if len(batch) == socketBatch && !flush() {
+			join.add(line, truncated, add)
+			if len(batch) >= socketBatch && !flush() {
 				return
 			}
 		}
@@ -140,17 +147,29 @@ func (s *socketInput) serve(conn net.Conn) {
 		switch {
 		case err == nil:
 		case errors.As(err, &ne) && ne.Timeout():
-			// The flush interval passed: what was read so far goes on; a line the deadline
-			// cut in the middle stays in the reader until its newline comes.
+			// The flush interval passed: what was read so far goes on, the record waiting for
+			// continuation lines too; a line the deadline cut in the middle stays in the
+			// reader until its newline comes.
+			join.flush(add)
 			if !flush() {
 				return
 			}
 		default:
+			join.flush(add)
 			flush() // EOF or a closed connection: what was read is still delivered
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				s.r.set.Logger.Debug("socket input: connection ended", zap.Error(err))
 			}
 			return
+		}
+	}
+}
+
+// connectionID identifies a connection's lines: random, never 0 (0 gives no identity).
+func connectionID() uint64 {
+	for {
+		if id := rand.Uint64(); id != 0 {
+			return id
 		}
 	}
 }

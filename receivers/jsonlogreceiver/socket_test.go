@@ -55,10 +55,10 @@ func TestSocketInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			var b strings.Builder
+			b.WriteString("not json\n") // follows no record: a record of its own, flagged
 			for i := range 250 {
 				fmt.Fprintf(&b, `{"timestamp":"2026-11-27T10:00:00.000Z","level":"info","event":"e","request_id":"r-%05d"}`+"\n", i)
 			}
-			b.WriteString("not json\n")
 			b.WriteString(strings.Repeat("x", 1500) + "\n") // past max_log_size: cut, the rest discarded
 			if _, err := conn.Write([]byte(b.String())); err != nil {
 				t.Fatal(err)

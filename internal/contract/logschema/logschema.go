@@ -15,11 +15,22 @@ const (
 	RequestID = "request_id"
 	TraceID   = "trace_id" // 32 lowercase hex digits
 	SpanID    = "span_id"  // 16 lowercase hex digits
+	// CorrelationID is the seed's correlation field: the span context's trace id as the
+	// decimal integer Python holds it in (span_context.trace_id). recsvc does not write it;
+	// services written the seed's way do, and the sidecar reads it as their trace id.
+	CorrelationID = "correlation_id"
 
 	ExceptionType    = "type"
 	ExceptionMessage = "message"
 	ExceptionStack   = "stack"
 )
+
+// RecordPosition is the attribute the sidecar's request_correlation processor puts on a log
+// record that has no log.record.uid (OTLP): its place among the records of the request it
+// came in. The Elasticsearch exporter derives such a record's _id from its content and this
+// place, so identical records of one request are kept apart while the same request sent again
+// by a retrying client is stored once. It never reaches a stored document.
+const RecordPosition = "recobs.record.position"
 
 // TimestampLayout is the Go layout of Timestamp.
 const TimestampLayout = "2006-01-02T15:04:05.000Z07:00"

@@ -17,7 +17,7 @@ func Write(w io.Writer, n int) error {
 		var err error
 		switch {
 		case i%100 == 0:
-			_, err = fmt.Fprintf(bw, "garbage line %d {not json\n", i)
+			_, err = fmt.Fprintf(bw, "{garbage line %d: not json\n", i) // a record of its own, not a continuation
 		case i%20 == 0:
 			_, err = fmt.Fprintf(bw, `{"timestamp":"2026-11-27T10:00:%02d.%03dZ","level":"error","logger":"recsvc.api","event":"request_failed","request_id":"%032x","trace_id":"%032x","span_id":"%016x","category":"ml","user_id":%d,"location":{"lat":37.7749,"lng":-122.4194},"radius_km":2,"place_category":"cafe","limit":10,"status":500,"exception":{"type":"model.InferenceError","message":"score is NaN","stack":"goroutine 42 [running]:\nrecsvc/internal/model.(*Model).Score(...)\n\t/src/model.go:88"}}`+"\n",
 				i%60, i%1000, i, i+1, i+2, i)

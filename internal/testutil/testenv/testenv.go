@@ -56,6 +56,12 @@ func JaegerBinary(tb testing.TB) string {
 	return lookup(tb, "JAEGER_BIN", "$RECOBS_STATE/backends.env")
 }
 
+// SeedPython is the python of the seed-style service's virtual environment
+// (scripts/install-python.sh: structlog and the OTel SDK, pinned).
+func SeedPython(tb testing.TB) string {
+	return lookup(tb, "RECOBS_SEED_PYTHON", "the output of scripts/install-python.sh")
+}
+
 // Chromium is Debian's chromium, which scripts/install-deps.sh installs for the browser tests.
 func Chromium(tb testing.TB) string {
 	tb.Helper()
