@@ -38,8 +38,9 @@ func TestOverloadUnderMemoryLimit(t *testing.T) {
 	write := func(n int) {
 		ts := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
 		for range n {
-			fmt.Fprintf(w, `{"timestamp":%q,"level":"info","logger":"recsvc.api","event":"recommendation_request","request_id":"%s-%07d","category":"business","status":200,"user_id":%d,"response_time_ms":12.5,"cache_hit":false,"location":{"lat":37.7749,"lng":-122.4194},"num_results":10}`+"\n",
-				ts, run, written, written%5000)
+			// recsvc's line: its trace context on it, so it never waits in request_correlation.
+			fmt.Fprintf(w, `{"timestamp":%q,"level":"info","logger":"recsvc.api","event":"recommendation_request","request_id":"%s-%07d","trace_id":"%032x","span_id":"%016x","category":"business","status":200,"user_id":%d,"response_time_ms":12.5,"cache_hit":false,"location":{"lat":37.7749,"lng":-122.4194},"num_results":10}`+"\n",
+				ts, run, written, written+1, written+1, written%5000)
 			written++
 		}
 		if err := w.Flush(); err != nil {

@@ -39,11 +39,14 @@ func TestReplayOfBacklogIsExact(t *testing.T) {
 			case i%100 == 0:
 				fmt.Fprintf(w, "{garbage %s-%06d: not json\n", run, i) // '{': a record of its own, not a continuation
 				garbage++
+			// recsvc's lines carry their trace context, so none waits in request_correlation:
+			// the backlog meets the full queue (the waiting path across a SIGKILL is the
+			// Elasticsearch-outage test's).
 			case i%20 == 1:
-				fmt.Fprintf(w, `{"level":"info","logger":"recsvc.api","event":"recommendation_request","request_id":"%s-%06d"}`+"\n", run, i)
+				fmt.Fprintf(w, `{"level":"info","logger":"recsvc.api","event":"recommendation_request","request_id":"%s-%06d","trace_id":"%032x"}`+"\n", run, i, i+1)
 				withID++
 			default:
-				fmt.Fprintf(w, `{"timestamp":"%s","level":"info","logger":"recsvc.api","event":"recommendation_request","request_id":"%s-%06d"}`+"\n", ts, run, i)
+				fmt.Fprintf(w, `{"timestamp":"%s","level":"info","logger":"recsvc.api","event":"recommendation_request","request_id":"%s-%06d","trace_id":"%032x"}`+"\n", ts, run, i, i+1)
 				withID++
 			}
 		}
@@ -72,8 +75,9 @@ func TestReplayOfBacklogIsExact(t *testing.T) {
 	}
 	col = pod.Start(t)
 	defer col.Stop(t)
-	testenv.Eventually(t, 180*time.Second, func() bool { ids, junk := counts(); return ids >= withID && junk >= garbage },
-		"want %d lines with a request_id and %d not JSON stored", withID, garbage)
+	var haveIDs, haveJunk int
+	testenv.Eventually(t, 180*time.Second, func() bool { haveIDs, haveJunk = counts(); return haveIDs >= withID && haveJunk >= garbage },
+		"want %d lines with a request_id and %d not JSON stored, have %d and %d", withID, garbage, haveIDs, haveJunk)
 
 	ids, dupIDs, err := proctest.ESCountAndDuplicates(esURL, "recommendations-*", "request_id", run+"-")
 	if err != nil {

@@ -146,6 +146,9 @@ func (s *stamper) Start(ctx context.Context, host component.Host) error {
 		s.mu.Unlock()
 		if len(loaded) > 0 {
 			s.logger.Info("records left waiting by the last run are waiting again", zap.Int("records", len(loaded)))
+			if s.telemetry != nil {
+				s.telemetry.CorrelationRestoredRecords.Add(ctx, int64(len(loaded)))
+			}
 		}
 	}
 	s.table = acquire(s.cfg)
@@ -234,16 +237,21 @@ func stamp(lr plog.LogRecord, v ids) {
 
 func (s *stamper) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	now := s.now()
-	var matched, unmatched int64
+	var matched, unmatched, evicted int64
 	var held []*waiting
-	position := int64(0) // the record's place in this request (see logschema.RecordPosition)
+	var heldRecords []plog.LogRecord // held[i]'s record, still in ld
+	var waits []bool                 // for every record, in order: whether it leaves ld to wait
+	position := int64(0)             // the record's place in this request (see logschema.RecordPosition)
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)
-			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+			lrs := sl.LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				waits = append(waits, false)
 				// A request is whole only here: records that wait leave it one by one, and
 				// the exporters' batches merge and split requests. A record the receiver
 				// gave no identity (OTLP) keeps its place in the request, so two identical
@@ -253,21 +261,21 @@ func (s *stamper) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 				}
 				position++
 				if !lr.TraceID().IsEmpty() {
-					return false // the service already joined it
+					continue // the service already joined it
 				}
 				id := requestID(lr.Attributes(), s.cfg.LogAttribute)
 				if id == "" {
-					return false
+					continue
 				}
 				if v, ok := s.table.lookup(id, now); ok {
 					stamp(lr, v)
 					matched++
-					return false
+					continue
 				}
 				if s.cfg.Window == 0 { // no waiting: unmatched now, flagged, sent on with the rest
 					unmatched++
 					s.flagUnmatched(lr, id)
-					return false
+					continue
 				}
 				w := &waiting{requestID: id, logs: plog.NewLogs(), deadline: now.Add(s.cfg.Window)}
 				wrl := w.logs.ResourceLogs().AppendEmpty()
@@ -276,38 +284,77 @@ func (s *stamper) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 				sl.Scope().CopyTo(wsl.Scope())
 				lr.CopyTo(wsl.LogRecords().AppendEmpty())
 				w.bytes = s.sizer.LogsSize(w.logs)
-				held = append(held, w)
-				return true
-			})
+				held, heldRecords = append(held, w), append(heldRecords, lr)
+				waits[len(waits)-1] = true
+			}
 		}
+	}
+	if len(held) > 0 {
+		// Room first, then hold: when the next consumer refuses what makes room, nothing of
+		// this batch is held yet, so the caller's retry holds each record once.
+		bytes := 0
+		for _, w := range held {
+			bytes += w.bytes
+		}
+		room, byteRoom, err := s.makeRoom(ctx, len(held), bytes)
+		if err != nil {
+			return err
+		}
+		// What does not fit even in an empty buffer goes on now, oldest first, flagged.
+		next := 0
+		for ; next < len(held) && (len(held)-next > room || bytes > byteRoom); next++ {
+			bytes -= held[next].bytes
+			s.flagUnmatched(heldRecords[next], held[next].requestID)
+			evicted++
+		}
+		if next > 0 {
+			for i, n := 0, 0; i < len(waits) && n < next; i++ {
+				if waits[i] {
+					waits[i] = false
+					n++
+				}
+			}
+			held = held[next:]
+		}
+		visit := 0
+		for i := 0; i < rls.Len(); i++ {
+			sls := rls.At(i).ScopeLogs()
+			for j := 0; j < sls.Len(); j++ {
+				sls.At(j).LogRecords().RemoveIf(func(plog.LogRecord) bool {
+					visit++
+					return waits[visit-1]
+				})
+			}
+		}
+		s.hold(ctx, held)
 	}
 	s.count(ctx, "matched", matched)
 	s.count(ctx, "unmatched", unmatched)
-	if len(held) > 0 {
-		s.mu.Lock()
-		if s.store != nil {
-			if err := s.store.hold(ctx, held); err != nil {
-				// Still held, in memory: a crash now could lose them, a refusal here would
-				// hand the same records back to a caller that has already moved on.
-				s.logger.Warn("waiting records not persisted", zap.Int("records", len(held)), zap.Error(err))
-			}
-		}
-		for _, w := range held {
-			s.queue.PushBack(w)
-			s.waitingBytes += w.bytes
-		}
-		over := s.queue.Len() > s.cfg.MaxWaitingRecords || s.waitingBytes > s.cfg.MaxWaitingBytes
-		s.mu.Unlock()
-		if over {
-			if err := s.releaseOverflow(ctx); err != nil {
-				return err
-			}
-		}
-	}
+	s.count(ctx, "evicted", evicted)
 	if ld.LogRecordCount() == 0 {
 		return nil
 	}
 	return s.next.ConsumeLogs(ctx, ld)
+}
+
+// hold keeps ws waiting: in the store first, then in the buffer.
+func (s *stamper) hold(ctx context.Context, ws []*waiting) {
+	if len(ws) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.store != nil {
+		if err := s.store.hold(ctx, ws); err != nil {
+			// Still held, in memory: a crash now could lose them, a refusal here would
+			// hand the same records back to a caller that has already moved on.
+			s.logger.Warn("waiting records not persisted", zap.Int("records", len(ws)), zap.Error(err))
+		}
+	}
+	for _, w := range ws {
+		s.queue.PushBack(w)
+		s.waitingBytes += w.bytes
+	}
 }
 
 // finish stamps the record in ld if its span is known, else flags it; it returns the outcome.
@@ -348,27 +395,51 @@ func (s *stamper) releaseDue(ctx context.Context, everything bool) error {
 	return s.send(ctx, due, now, "unmatched")
 }
 
-// releaseOverflow sends on the oldest waiting records until the buffer is within its caps.
-func (s *stamper) releaseOverflow(ctx context.Context) error {
+// makeRoom sends on the oldest waiting records until n more records of size bytes fit within
+// the caps (or nothing waits any more), and returns the room left then, in records and bytes.
+func (s *stamper) makeRoom(ctx context.Context, n, bytes int) (room, byteRoom int, err error) {
 	now := s.now()
 	s.mu.Lock()
 	var due []*waiting
-	for s.queue.Len() > 0 && (s.queue.Len() > s.cfg.MaxWaitingRecords || s.waitingBytes > s.cfg.MaxWaitingBytes) {
+	for s.queue.Len() > 0 && (s.queue.Len()+n > s.cfg.MaxWaitingRecords || s.waitingBytes+bytes > s.cfg.MaxWaitingBytes) {
 		w := s.queue.Remove(s.queue.Front()).(*waiting)
 		due = append(due, w)
 		s.waitingBytes -= w.bytes
 	}
+	room, byteRoom = s.cfg.MaxWaitingRecords-s.queue.Len(), s.cfg.MaxWaitingBytes-s.waitingBytes
 	s.mu.Unlock()
-	return s.send(ctx, due, now, "evicted")
+	return room, byteRoom, s.send(ctx, due, now, "evicted")
 }
 
 // send stamps or flags the records in due and hands them on; unmatched names the outcome of
 // those whose span never came. If the next consumer refuses them, they wait again at the
 // front of the buffer (and in the store): nothing is dropped.
 func (s *stamper) send(ctx context.Context, due []*waiting, now time.Time, unmatched string) error {
-	if len(due) == 0 {
-		return nil
+	for len(due) > 0 {
+		n := min(len(due), maxRelease)
+		if err := s.sendChunk(ctx, due[:n], now, unmatched); err != nil {
+			// This chunk and the ones after it wait again, in their order, at the front.
+			s.mu.Lock()
+			for i := len(due) - 1; i >= 0; i-- {
+				s.queue.PushFront(due[i])
+				s.waitingBytes += due[i].bytes
+			}
+			s.mu.Unlock()
+			s.logger.Error("releasing waiting log records failed; they wait again", zap.Int("records", len(due)), zap.Error(err))
+			return err
+		}
+		due = due[n:]
 	}
+	return nil
+}
+
+// maxRelease bounds the records one release hands on at once: a restart reloads every waiting
+// record with the same deadline, and one request of them all could be larger than the next
+// consumer's queue can ever take (a blocking queue would then wait forever).
+const maxRelease = 1000
+
+// sendChunk hands on one chunk of released records.
+func (s *stamper) sendChunk(ctx context.Context, due []*waiting, now time.Time, unmatched string) error {
 	out := plog.NewLogs()
 	counts := map[string]int64{}
 	for _, w := range due {
@@ -382,13 +453,6 @@ func (s *stamper) send(ctx context.Context, due []*waiting, now time.Time, unmat
 		rec.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
 	}
 	if err := s.next.ConsumeLogs(ctx, out); err != nil {
-		s.logger.Error("releasing waiting log records failed; they wait again", zap.Int("records", len(due)), zap.Error(err))
-		s.mu.Lock()
-		for i := len(due) - 1; i >= 0; i-- {
-			s.queue.PushFront(due[i])
-			s.waitingBytes += due[i].bytes
-		}
-		s.mu.Unlock()
 		return err
 	}
 	for outcome, n := range counts {

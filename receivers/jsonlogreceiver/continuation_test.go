@@ -157,22 +157,11 @@ func TestContinuationOff(t *testing.T) {
 // (the last record too, flushed when the connection goes quiet), and identical lines of one
 // connection keep identities of their own; another connection's lines get other ones.
 func TestSocketContinuationAndIdentity(t *testing.T) {
-	cfg := NewFactory().CreateDefaultConfig().(*Config)
-	cfg.InputConfig.Include = []string{filepath.Join(t.TempDir(), "none.log")}
-	sc := cfg.Socket.GetOrInsertDefault()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.AddrConfig.Endpoint = l.Addr().String()
-	l.Close()
-	sc.FlushInterval = 50 * time.Millisecond
-	sink := new(consumertest.LogsSink)
-	startReceiver(t, cfg, sink)
+	addr, sink, _ := startSocket(t, 1<<20, 4)
 
 	same := `{"timestamp":"2026-12-07T10:00:00Z","level":"info","event":"cache_miss"}` + "\n"
 	send := func(text string) {
-		conn, err := net.Dial("tcp", sc.AddrConfig.Endpoint)
+		conn, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -45,13 +45,17 @@ func uids(t *testing.T, sink *consumertest.LogsSink) map[string]string {
 
 func eachRecord(sink *consumertest.LogsSink, f func(plog.LogRecord)) {
 	for _, ld := range sink.AllLogs() {
-		for i := 0; i < ld.ResourceLogs().Len(); i++ {
-			sls := ld.ResourceLogs().At(i).ScopeLogs()
-			for j := 0; j < sls.Len(); j++ {
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					f(lrs.At(k))
-				}
+		eachLogRecord(ld, f)
+	}
+}
+
+func eachLogRecord(ld plog.Logs, f func(plog.LogRecord)) {
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		sls := ld.ResourceLogs().At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				f(lrs.At(k))
 			}
 		}
 	}

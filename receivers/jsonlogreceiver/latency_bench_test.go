@@ -46,18 +46,6 @@ func (s *latencySink) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 	return nil
 }
 
-func eachLogRecord(ld plog.Logs, f func(plog.LogRecord)) {
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		sls := ld.ResourceLogs().At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				f(lrs.At(k))
-			}
-		}
-	}
-}
-
 // BenchmarkLogDeliveryLatency: how long recsvc's lines take from its write to the exporters
 // at recsvc's benchmark load (1,000 lines/s, each with trace context), through the receiver
 // and request_correlation as otelcol.yaml runs them (poll_interval 200 ms): before (every

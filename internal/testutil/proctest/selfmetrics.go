@@ -89,12 +89,14 @@ func (p *Process) status(field string) (int64, error) {
 
 // LogAccount is the collector's own account of the log records one process took in, from its
 // self-metrics (counters count from the process's start) and the records it restored from its
-// persistent queue at start. Every record is in exactly one of the other terms:
+// persistent queue and its correlation processor's storage at start. Every record is in
+// exactly one of the other terms:
 //
-//	Accepted + Restored = Indexed + Duplicate + DeadLettered + Waiting + Queued + Failed + LostAtShutdown
+//	Accepted + Restored + RestoredWaiting = Indexed + Duplicate + DeadLettered + Waiting + Queued + Failed + LostAtShutdown
 type LogAccount struct {
-	Restored       float64 // the Elasticsearch exporter's persistent queue at start (its "Loaded queue metadata" line)
-	Accepted       float64 // otelcol_receiver_accepted_log_records, every logs receiver
+	Restored        float64 // the Elasticsearch exporter's persistent queue at start (its "Loaded queue metadata" line)
+	RestoredWaiting float64 // recobs_correlation_restored_records: records the last run left waiting for their span
+	Accepted        float64 // otelcol_receiver_accepted_log_records, every logs receiver
 	Indexed        float64 // recobs_elasticsearch_documents_indexed: stored (201)
 	Duplicate      float64 // recobs_elasticsearch_documents_duplicate: already stored (409), a replay absorbed
 	DeadLettered   float64 // recobs_elasticsearch_documents_dead_lettered: refused for good, kept in the dead-letter index
@@ -115,6 +117,7 @@ func ReadLogAccount(port string) (LogAccount, error) {
 		optional bool // not exported until it first counts
 	}{
 		{&a.Accepted, "otelcol_receiver_accepted_log_records", nil, false},
+		{&a.RestoredWaiting, "recobs_correlation_restored_records", nil, true},
 		{&a.Indexed, "recobs_elasticsearch_documents_indexed", nil, true},
 		{&a.Duplicate, "recobs_elasticsearch_documents_duplicate", nil, true},
 		{&a.DeadLettered, "recobs_elasticsearch_documents_dead_lettered", nil, true},
@@ -134,12 +137,12 @@ func ReadLogAccount(port string) (LogAccount, error) {
 
 // Balanced reports whether every accepted or restored record is accounted for.
 func (a LogAccount) Balanced() bool {
-	return a.Accepted+a.Restored == a.Indexed+a.Duplicate+a.DeadLettered+a.Waiting+a.Queued+a.Failed+a.LostAtShutdown
+	return a.Accepted+a.Restored+a.RestoredWaiting == a.Indexed+a.Duplicate+a.DeadLettered+a.Waiting+a.Queued+a.Failed+a.LostAtShutdown
 }
 
 func (a LogAccount) String() string {
-	return fmt.Sprintf("accepted %.0f + restored %.0f = indexed %.0f + duplicate %.0f + dead-lettered %.0f + waiting %.0f + queued %.0f + failed %.0f + lost at shutdown %.0f",
-		a.Accepted, a.Restored, a.Indexed, a.Duplicate, a.DeadLettered, a.Waiting, a.Queued, a.Failed, a.LostAtShutdown)
+	return fmt.Sprintf("accepted %.0f + restored %.0f + restored waiting %.0f = indexed %.0f + duplicate %.0f + dead-lettered %.0f + waiting %.0f + queued %.0f + failed %.0f + lost at shutdown %.0f",
+		a.Accepted, a.Restored, a.RestoredWaiting, a.Indexed, a.Duplicate, a.DeadLettered, a.Waiting, a.Queued, a.Failed, a.LostAtShutdown)
 }
 
 // restoredQueue finds how many items the Elasticsearch exporter's persistent queue restored

@@ -25,13 +25,14 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                     metric.Meter
-	mu                        sync.Mutex
-	registrations             []metric.Registration
-	CorrelationLogRecords     metric.Int64Counter
-	CorrelationTableEntries   metric.Int64ObservableGauge
-	CorrelationTableEvictions metric.Int64ObservableCounter
-	CorrelationWaitingRecords metric.Int64ObservableGauge
+	meter                      metric.Meter
+	mu                         sync.Mutex
+	registrations              []metric.Registration
+	CorrelationLogRecords      metric.Int64Counter
+	CorrelationRestoredRecords metric.Int64Counter
+	CorrelationTableEntries    metric.Int64ObservableGauge
+	CorrelationTableEvictions  metric.Int64ObservableCounter
+	CorrelationWaitingRecords  metric.Int64ObservableGauge
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -121,6 +122,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.CorrelationLogRecords, err = builder.meter.Int64Counter(
 		"recobs_correlation_log_records",
 		metric.WithDescription("Log records without trace context, by outcome: matched, matched_after_wait, unmatched (window ended), evicted (released early: buffer full), lost_at_shutdown (refused at shutdown with no storage). [Alpha]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.CorrelationRestoredRecords, err = builder.meter.Int64Counter(
+		"recobs_correlation_restored_records",
+		metric.WithDescription("Log records a previous run left waiting in storage and this run took back at start (a term of the log account: they were accepted by that run, not this one). [Alpha]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

@@ -33,7 +33,11 @@ func TestSetupTelemetry(t *testing.T) {
 		return nil
 	}))
 	tb.CorrelationLogRecords.Add(context.Background(), 1)
+	tb.CorrelationRestoredRecords.Add(context.Background(), 1)
 	AssertEqualCorrelationLogRecords(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualCorrelationRestoredRecords(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualCorrelationTableEntries(t, testTel,
