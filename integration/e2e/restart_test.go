@@ -117,14 +117,14 @@ func TestContinuationLinesAcrossSIGKILL(t *testing.T) {
 	col := pod.Start(t)
 	write(record(1) + traceback(1)) // together
 	write(record(2))                // goes on alone, once the flush period passes
-	testenv.Eventually(t, 60*time.Second, func() bool { return has(run+"-2") }, "record 2 not stored")
+	testenv.Eventually(t, 60*time.Second, func() bool { return has(run + "-2") }, "record 2 not stored")
 	col.Kill(t)
 	write(traceback(2)) // after its record went on: a record of its own
 	write(record(3))
 
 	col = pod.Start(t)
 	write(traceback(3)) // record 3 and its traceback go on together, by the flush
-	testenv.Eventually(t, 60*time.Second, func() bool { return has(run+"-3") }, "record 3 not stored")
+	testenv.Eventually(t, 60*time.Second, func() bool { return has(run + "-3") }, "record 3 not stored")
 	write(record(4))
 	col.Kill(t) // at once: record 4 still waits for what follows it (the flush period is 500 ms)
 	write(traceback(4))
@@ -132,7 +132,7 @@ func TestContinuationLinesAcrossSIGKILL(t *testing.T) {
 
 	col = pod.Start(t)
 	defer col.Stop(t)
-	testenv.Eventually(t, 60*time.Second, func() bool { return has(run+"-5") }, "record 5 not stored")
+	testenv.Eventually(t, 60*time.Second, func() bool { return has(run + "-5") }, "record 5 not stored")
 
 	got := map[string]string{} // request ID (or the flagged traceback) → continuation
 	for _, d := range docs() {

@@ -97,13 +97,13 @@ type LogAccount struct {
 	Restored        float64 // the Elasticsearch exporter's persistent queue at start (its "Loaded queue metadata" line)
 	RestoredWaiting float64 // recobs_correlation_restored_records: records the last run left waiting for their span
 	Accepted        float64 // otelcol_receiver_accepted_log_records, every logs receiver
-	Indexed        float64 // recobs_elasticsearch_documents_indexed: stored (201)
-	Duplicate      float64 // recobs_elasticsearch_documents_duplicate: already stored (409), a replay absorbed
-	DeadLettered   float64 // recobs_elasticsearch_documents_dead_lettered: refused for good, kept in the dead-letter index
-	Waiting        float64 // recobs_correlation_waiting_records: held for their span
-	Queued         float64 // otelcol_exporter_queue_size{exporter="recobs_elasticsearch"}
-	Failed         float64 // otelcol_exporter_send_failed_log_records{exporter="recobs_elasticsearch"}: dropped as permanent errors
-	LostAtShutdown float64 // recobs_correlation_log_records{outcome="lost_at_shutdown"}
+	Indexed         float64 // recobs_elasticsearch_documents_indexed: stored (201)
+	Duplicate       float64 // recobs_elasticsearch_documents_duplicate: already stored (409), a replay absorbed
+	DeadLettered    float64 // recobs_elasticsearch_documents_dead_lettered: refused for good, kept in the dead-letter index
+	Waiting         float64 // recobs_correlation_waiting_records: held for their span
+	Queued          float64 // otelcol_exporter_queue_size{exporter="recobs_elasticsearch"}
+	Failed          float64 // otelcol_exporter_send_failed_log_records{exporter="recobs_elasticsearch"}: dropped as permanent errors
+	LostAtShutdown  float64 // recobs_correlation_log_records{outcome="lost_at_shutdown"}
 }
 
 // ReadLogAccount reads the account from the collector's self-metrics on port.
