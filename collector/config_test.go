@@ -35,7 +35,7 @@ func TestBadConfigNamesTheField(t *testing.T) {
 	for _, tc := range []struct{ from, to, want string }{
 		{`index: "recommendations-%{+YYYY.MM.dd}"`, `index: "Recommendations-%{+YYYY.MM.dd}"`, "index"},
 		{`endpoints: ["${env:ES_URL:-http://127.0.0.1:9200}"]`, `endpoints: []`, "endpoints"},
-		{"    storage: file_storage\n    # The pod's identity", "    storage: file_storage\n    no_such_field: 1\n    # The pod's identity", "no_such_field"},
+		{"    service_name: ${env:RECOBS_SERVICE_NAME:-recsvc}\n", "    service_name: ${env:RECOBS_SERVICE_NAME:-recsvc}\n    no_such_field: 1\n", "no_such_field"},
 		{"    storage: file_storage\n", "    storage: file_storage\n    fields: {timestamp: {layout_type: epoch}}\n", "fields.timestamp.layout"},
 		{"    resource_to_labels: [deployment.environment]\n", "    resource_to_labels: [deployment.environment]\n    scrape: {endpoint: 127.0.0.1:0, max_series: 0}\n", "scrape.max_series"},
 	} {
