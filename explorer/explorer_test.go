@@ -183,3 +183,48 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestHostHeaderIsChecked: a page that DNS-rebinds its own name to 127.0.0.1 reaches the
+// explorer with that name in Host: refused. The loopback names, the listen host and the
+// configured ones are answered.
+func TestHostHeaderIsChecked(t *testing.T) {
+	down := "http://" + proctest.FreePort(t)
+	cfg := NewDefaultConfig()
+	cfg.ElasticsearchURL, cfg.JaegerURL, cfg.PrometheusURL = down, down, down
+	cfg.Listen, cfg.AllowedHosts = "10.1.2.3:16800", []string{"explore.internal"}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]int{
+		"127.0.0.1:16800": http.StatusFound, "localhost": http.StatusFound, "[::1]:16800": http.StatusFound,
+		"10.1.2.3:16800": http.StatusFound, "EXPLORE.internal:80": http.StatusFound,
+		"attacker.example:16800": http.StatusMisdirectedRequest, "127.0.0.1.attacker.example": http.StatusMisdirectedRequest, "": http.StatusMisdirectedRequest,
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("Host %q: %d, want %d", host, w.Code, want)
+		}
+	}
+}
+
+// TestLinksCarryNoCredentials: a backend URL's user:password@ is used to ask the backend
+// (basic auth) and never shown: the links out to Jaeger and Kibana have none.
+func TestLinksCarryNoCredentials(t *testing.T) {
+	const secret = "s3cr3t-pw"
+	cfg := NewDefaultConfig()
+	cfg.JaegerURL, cfg.KibanaURL = "http://admin:"+secret+"@127.0.0.1:16686", "https://kb:"+secret+"@kibana.example"
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(s.cfg.JaegerUIURL+s.cfg.KibanaURL, secret) || s.cfg.JaegerUIURL != "http://127.0.0.1:16686" || s.cfg.KibanaURL != "https://kibana.example" {
+		t.Fatalf("links out: %q %q", s.cfg.JaegerUIURL, s.cfg.KibanaURL)
+	}
+	if !strings.Contains(s.cfg.JaegerURL, secret) {
+		t.Fatal("the query API URL keeps its credentials: the client sends them as basic auth")
+	}
+}

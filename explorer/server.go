@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -29,6 +30,31 @@ type Config struct {
 	JaegerUIURL      string        // links out; defaults to JaegerURL
 	Service          string        // the service whose RED series the request page draws
 	BackendTimeout   time.Duration // a slower backend is shown as slow, the page still renders
+	// AllowedHosts are the names the explorer answers to (the Host header, port aside):
+	// 127.0.0.1, localhost and ::1 always, the listen address's host, and these. A page a
+	// browser loaded from elsewhere cannot read it by pointing its own name at 127.0.0.1
+	// (DNS rebinding).
+	AllowedHosts []string
+}
+
+// hostAllowed reports whether a request's Host header names the explorer.
+func (s *Server) hostAllowed(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	return s.hosts[strings.ToLower(strings.Trim(host, "[]"))]
+}
+
+// withoutUserinfo drops user:password@ from a URL shown on a page (a link out): the backends
+// are still asked with it, as HTTP basic auth.
+func withoutUserinfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
 }
 
 // NewDefaultConfig is the explorer beside `make run`'s backends.
@@ -66,6 +92,7 @@ var staticFS embed.FS
 // Server serves the explorer's pages.
 type Server struct {
 	cfg    Config
+	hosts  map[string]bool // AllowedHosts, lowercased, with the loopback names
 	client *http.Client
 	pages  map[string]*template.Template
 	panels []panel
@@ -80,11 +107,20 @@ func New(cfg Config) (*Server, error) {
 	if cfg.JaegerUIURL == "" {
 		cfg.JaegerUIURL = cfg.JaegerURL
 	}
+	// Links out never carry credentials.
+	cfg.JaegerUIURL, cfg.KibanaURL = withoutUserinfo(cfg.JaegerUIURL), withoutUserinfo(cfg.KibanaURL)
+	hosts := map[string]bool{"127.0.0.1": true, "localhost": true, "::1": true}
+	if h, _, err := net.SplitHostPort(cfg.Listen); err == nil && h != "" {
+		hosts[strings.ToLower(h)] = true
+	}
+	for _, h := range cfg.AllowedHosts {
+		hosts[strings.ToLower(strings.Trim(h, "[]"))] = true
+	}
 	panels, err := dashboardPanels(grafana.Dashboard)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, client: &http.Client{Timeout: cfg.BackendTimeout}, panels: panels, pages: map[string]*template.Template{}}
+	s := &Server{cfg: cfg, hosts: hosts, client: &http.Client{Timeout: cfg.BackendTimeout}, panels: panels, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
 		"ms":      func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) },
 		"latency": func(v float64) string { return latencyText(v) },
@@ -112,6 +148,10 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if !s.hostAllowed(r.Host) {
+		http.Error(w, "this explorer does not answer to that host name (-allowed-hosts)", http.StatusMisdirectedRequest)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		http.Error(w, "read-only", http.StatusMethodNotAllowed)
 		return

@@ -11,20 +11,39 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/recobs/recobs/internal/contract/logschema"
 	"github.com/recobs/recobs/processors/logcategoryprocessor/internal/metadata"
 )
 
 type categoriser struct {
 	cfg       *Config
 	telemetry *metadata.TelemetryBuilder
+	// labels are the category values the self-metric may carry: the configured rules'
+	// categories, the default, the seed's five and "uncategorised". A record's own category
+	// outside them is counted as "other", so hostile or high-cardinality values cannot grow
+	// the collector's own series.
+	labels map[string]bool
 }
+
+// otherCategory is the self-metric's label for a category the configuration does not name.
+const otherCategory = "other"
 
 func newCategoriser(cfg *Config, set component.TelemetrySettings) (*categoriser, error) {
 	tb, err := metadata.NewTelemetryBuilder(set)
 	if err != nil {
 		return nil, err
 	}
-	return &categoriser{cfg: cfg, telemetry: tb}, nil
+	labels := map[string]bool{"uncategorised": true}
+	for _, c := range logschema.Categories {
+		labels[c] = true
+	}
+	for _, r := range cfg.Rules {
+		labels[r.Category] = true
+	}
+	if cfg.DefaultCategory != "" {
+		labels[cfg.DefaultCategory] = true
+	}
+	return &categoriser{cfg: cfg, telemetry: tb, labels: labels}, nil
 }
 
 // tally counts records per (category, level) within one batch, so the metric is updated once
@@ -40,6 +59,9 @@ func (c *categoriser) process(ctx context.Context, ld plog.Logs) (plog.Logs, err
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
 				cat, level := c.record(lrs.At(k))
+				if !c.labels[cat] {
+					cat = otherCategory
+				}
 				counts[[2]string{cat, level}]++
 			}
 		}

@@ -3,6 +3,7 @@ package logcategoryprocessor
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 type testCase struct {
@@ -119,5 +121,49 @@ func BenchmarkProcess(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_, _ = c.process(context.Background(), ld)
+	}
+}
+
+// TestMetricLabelsAreBounded: a record's own category becomes the self-metric's label only when
+// the configuration knows it; a hundred made-up ones are counted under "other", so a hostile
+// service cannot grow the collector's own series.
+func TestMetricLabelsAreBounded(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	f := NewFactory()
+	set := processortest.NewNopSettings(f.Type())
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	p, err := f.CreateLogs(context.Background(), set, f.CreateDefaultConfig(), new(consumertest.LogsSink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i := range 100 {
+		lr := lrs.AppendEmpty()
+		lr.Body().SetStr("x")
+		lr.Attributes().PutStr("category", fmt.Sprintf("made-up-%d", i))
+	}
+	lr := lrs.AppendEmpty()
+	lr.Body().SetStr("x")
+	lr.Attributes().PutStr("category", "business")
+	if err := p.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	m, err := tel.GetMetric("recobs_log_category_records")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byCategory := map[string]int64{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		v, _ := dp.Attributes.Value("category")
+		byCategory[v.AsString()] += dp.Value
+	}
+	if len(byCategory) != 2 || byCategory["other"] != 100 || byCategory["business"] != 1 {
+		t.Fatalf("labels %v, want business 1 and other 100", byCategory)
+	}
+	// The records keep their own category: only the metric's label is bounded.
+	if v, _ := lrs.At(7).Attributes().Get("category"); v.Str() != "made-up-7" {
+		t.Errorf("the record's category must stay, got %q", v.Str())
 	}
 }

@@ -134,15 +134,16 @@ func New(ctx context.Context, cfg Config, exp sdktrace.SpanExporter) (*App, erro
 	if err != nil {
 		return fail(fmt.Errorf("RECSVC_MODEL_FILE: %w", err))
 	}
+	// Before tracing: a bad DSN then fails start with nothing to stop.
+	reporter, err := newSentryReporter(cfg)
+	if err != nil {
+		return fail(fmt.Errorf("SENTRY_DSN: %w", err))
+	}
 	tr, err := telemetry.NewTracing(ctx, exp, telemetry.SpanQueueOptions{})
 	if err != nil {
 		return fail(err)
 	}
 	a.Tracing = tr
-	reporter, err := newSentryReporter(cfg)
-	if err != nil {
-		return fail(fmt.Errorf("SENTRY_DSN: %w", err))
-	}
 	deps := server.Deps{
 		Index:    geo.New(ps),
 		Features: features.NewStore(ps, time.Now()),
@@ -235,6 +236,9 @@ func (a *App) shutdown() error {
 	errs = append(errs, a.Tracing.Shutdown(ctx))
 	if f, ok := a.Service.Reporter.(interface{ Flush(time.Duration) bool }); ok {
 		f.Flush(2 * time.Second)
+	}
+	if c, ok := a.Service.Reporter.(interface{ Close() }); ok {
+		c.Close() // the SDK's transport goroutines end with it
 	}
 	st := a.Tracing.Queue.Stats()
 	written, dropped, _ := a.Logs.Stats()

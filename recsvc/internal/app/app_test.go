@@ -203,3 +203,28 @@ func checkTraceInJaeger(t *testing.T, query string, exp sdktrace.SpanExporter) {
 		}
 	}
 }
+
+// TestSentryDSNStaysSecret: a DSN holds a key. One that does not parse fails start naming
+// SENTRY_DSN, and neither the error nor the startup_failed log line shows it; a DSN read from a
+// secret file with its trailing newline is taken without it.
+func TestSentryDSNStaysSecret(t *testing.T) {
+	const key = "k3y-s3cr3t"
+	cfg := testConfig(t)
+	cfg.SentryDSN = "https//" + key + "@o1.example/12"
+	_, err := New(context.Background(), cfg, tracetest.NewInMemoryExporter())
+	if err == nil || !strings.Contains(err.Error(), "SENTRY_DSN") || strings.Contains(err.Error(), key) {
+		t.Fatalf("a bad DSN must fail start naming SENTRY_DSN without its key: %v", err)
+	}
+	logged, _ := os.ReadFile(cfg.LogFile)
+	if !strings.Contains(string(logged), "startup_failed") || strings.Contains(string(logged), key) {
+		t.Fatalf("the startup_failed line must not show the DSN's key:\n%s", logged)
+	}
+
+	cfg = testConfig(t)
+	cfg.SentryDSN = "https://" + key + "@o1.example/12\n"
+	_, cancel, done := start(t, cfg, tracetest.NewInMemoryExporter()) // fails the test if New does
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,8 +1,10 @@
 package app // import "github.com/recobs/recobs/recsvc/internal/app"
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/getsentry/sentry-go"
@@ -21,8 +23,15 @@ func newSentryReporter(cfg Config) (server.ErrorReporter, error) {
 	if cfg.SentryDSN == "" {
 		return nil, nil
 	}
+	// A DSN read from a secret file often ends with its newline.
+	dsn := strings.TrimSpace(cfg.SentryDSN)
+	if _, err := sentry.NewDsn(dsn); err != nil {
+		// The SDK's error quotes the whole DSN, key included, and this error reaches the
+		// startup_failed log line and stderr.
+		return nil, errors.New("not a valid DSN (want https://<key>@<host>/<project id>; the value is not shown: it holds a key)")
+	}
 	client, err := sentry.NewClient(sentry.ClientOptions{
-		Dsn:              cfg.SentryDSN,
+		Dsn:              dsn,
 		SampleRate:       cfg.SentrySampleRate,
 		TracesSampleRate: cfg.SentryTraces,
 		AttachStacktrace: true,
@@ -49,6 +58,9 @@ func (r *sentryReporter) Report(err error, stack, requestID string, q *server.Qu
 		r.hub.CaptureException(err)
 	})
 }
+
+// Close stops the client's transport.
+func (r *sentryReporter) Close() { r.hub.Client().Close() }
 
 // Flush waits for queued events to be sent.
 func (r *sentryReporter) Flush(timeout time.Duration) bool { return r.hub.Flush(timeout) }

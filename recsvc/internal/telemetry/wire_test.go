@@ -359,6 +359,8 @@ func TestWireConfigKeepsCredentialsOutOfErrors(t *testing.T) {
 		{"OTEL_EXPORTER_OTLP_HEADERS", "x=1,Bearer " + secret},
 		{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://user:" + secret + "@bad host:4317"},
 		{"OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://user:" + secret + "@collector:4317"},
+		// A password with a '/' in it: the userinfo does not end at the first '/'.
+		{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://user:ab/" + secret + "@bad host:4317"},
 	} {
 		for _, k := range []string{"ENDPOINT", "HEADERS"} {
 			t.Setenv("OTEL_EXPORTER_OTLP_"+k, "")
@@ -377,10 +379,12 @@ func TestWireConfigKeepsCredentialsOutOfErrors(t *testing.T) {
 		t.Setenv("OTEL_EXPORTER_OTLP_"+k, "")
 		t.Setenv("OTEL_EXPORTER_OTLP_TRACES_"+k, "")
 	}
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "user:"+secret+"@collector:4317")
-	cfg, err := WireConfigFromEnv()
-	if err != nil || cfg.Endpoint != "collector:4317" {
-		t.Fatalf("endpoint %q, %v: want collector:4317 without the credentials", cfg.Endpoint, err)
+	for _, v := range []string{"user:" + secret + "@collector:4317", "user:ab/" + secret + "@collector:4317"} {
+		t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", v)
+		cfg, err := WireConfigFromEnv()
+		if err != nil || cfg.Endpoint != "collector:4317" {
+			t.Fatalf("endpoint %q, %v: want collector:4317 without the credentials", cfg.Endpoint, err)
+		}
 	}
 }
 

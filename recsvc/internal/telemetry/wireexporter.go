@@ -128,16 +128,18 @@ func WireConfigFromEnv() (WireConfig, error) {
 	return cfg, nil
 }
 
-// withoutUserinfo drops a "user:password@" part from an endpoint.
+// withoutUserinfo drops a "user:password@" part from an endpoint. Everything up to the last
+// '@' goes: a password may hold a '/' (or an '@'), and a path that holds an '@' losing its
+// start on the way to an error message is a far smaller harm than a password printed.
 func withoutUserinfo(endpoint string) string {
 	scheme, rest, hasScheme := strings.Cut(endpoint, "://")
 	if !hasScheme {
 		scheme, rest = "", endpoint
 	}
-	host, path, _ := strings.Cut(rest, "/")
-	if i := strings.LastIndexByte(host, '@'); i >= 0 {
-		host = host[i+1:]
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		rest = rest[i+1:]
 	}
+	host, path, _ := strings.Cut(rest, "/")
 	out := host
 	if path != "" || strings.HasSuffix(rest, "/") {
 		out += "/" + path
