@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -154,4 +155,33 @@ func readBody(r *http.Request) []byte {
 	}
 	plain, _ := io.ReadAll(zr)
 	return plain
+}
+
+// TestEncodeBufferIsBounded: the buffer a batch starts with is bounded by one bulk request,
+// whatever the previous batch's average was: a batch with a 1 MiB line followed by a
+// 5,000-record batch does not ask for gigabytes.
+func TestEncodeBufferIsBounded(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	e := &esExporter{cfg: cfg}
+	e.pattern, _ = parseIndexPattern(cfg.Index)
+	big := plog.NewLogs()
+	big.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(strings.Repeat("x", 1<<20))
+	e.encode(big)
+	small := plog.NewLogs()
+	lrs := small.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for range 5000 {
+		lrs.AppendEmpty().Body().SetStr("cache_miss")
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	e.encode(small)
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 4*uint64(cfg.BulkMaxBytes) {
+		t.Fatalf("encoding 5,000 small records after a 1 MiB one allocated %d MiB", got>>20)
+	}
+	for n, want := range map[[3]int]int{{5000, 1 << 20, 8 << 20}: 8 << 20, {100, 300, 8 << 20}: 30000, {10, 0, 8 << 20}: 2560} {
+		if got := encodeBufferSize(n[0], n[1], n[2]); got != want {
+			t.Errorf("encodeBufferSize%v = %d, want %d", n, got, want)
+		}
+	}
 }

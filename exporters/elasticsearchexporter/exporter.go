@@ -218,14 +218,14 @@ func (e *esExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 }
 
 // encode turns every record into its document. The documents of a batch share one buffer
-// (sized from the last batch's average, grown by doubling: a few allocations a batch, not
-// several a document), and the index name is formatted once an hour of timestamps, so a
-// record from the json_log receiver (whose _id is its log.record.uid) costs no allocation of
-// its own.
+// (sized from the last batch's average, at most one bulk request's worth, grown by doubling:
+// a few allocations a batch, not several a document), and the index name is formatted once
+// an hour of timestamps, so a record from the json_log receiver (whose _id is its
+// log.record.uid) costs no allocation of its own.
 func (e *esExporter) encode(ld plog.Logs) []pending {
 	n := ld.LogRecordCount()
 	docs := make([]pending, 0, n)
-	buf := make([]byte, 0, n*int(max(e.docBytes.Load(), 256)))
+	buf := make([]byte, 0, encodeBufferSize(n, int(e.docBytes.Load()), e.cfg.BulkMaxBytes))
 	now := time.Now()
 	var hour time.Time
 	var index string
@@ -259,6 +259,18 @@ func (e *esExporter) encode(ld plog.Logs) []pending {
 		e.docBytes.Store(int64(len(buf)/n) + 16)
 	}
 	return docs
+}
+
+// encodeBufferSize is the first capacity of a batch's buffer: n documents of the last batch's
+// average size, but never more than one bulk request (bulkMax): one batch with a 1 MiB line
+// must not make the next 5,000-record batch ask for 5 GiB up front. What the documents really
+// need is still grown into, by doubling.
+func encodeBufferSize(n, avg, bulkMax int) int {
+	avg = max(avg, 256)
+	if n > bulkMax/avg {
+		return bulkMax
+	}
+	return n * avg
 }
 
 type bulkItem struct {

@@ -80,6 +80,9 @@ func (c *Config) Validate() error {
 		if s.MaxConnections < 1 {
 			errs = append(errs, errors.New("socket.max_connections: must be at least 1"))
 		}
+		if s.IdleTimeout < 0 {
+			errs = append(errs, errors.New("socket.idle_timeout: must not be negative (0: never)"))
+		}
 	}
 	if err := c.Continuation.validate(); err != nil {
 		errs = append(errs, err)

@@ -46,8 +46,9 @@ func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, 
 }
 
 // NewDefaultSocketConfig is the socket input's configuration once `socket:` is set: TCP on
-// 127.0.0.1:54525, at most 64 connections, lines handed on every 200 ms.
+// 127.0.0.1:54525, at most 64 connections, lines handed on every 200 ms, a connection silent
+// for 5 minutes closed.
 func NewDefaultSocketConfig() SocketConfig {
 	return SocketConfig{AddrConfig: confignet.AddrConfig{Endpoint: "127.0.0.1:54525", Transport: confignet.TransportTypeTCP},
-		FlushInterval: 200 * time.Millisecond, MaxConnections: 64}
+		FlushInterval: 200 * time.Millisecond, MaxConnections: 64, IdleTimeout: 5 * time.Minute}
 }

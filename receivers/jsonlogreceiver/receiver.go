@@ -155,7 +155,7 @@ func (r *logReceiver) Start(ctx context.Context, host component.Host) error {
 	}
 	r.startHelpers()
 	if sc := r.cfg.Socket.Get(); sc != nil {
-		if r.socket, err = r.startSocket(ctx, *sc); err != nil {
+		if r.socket, err = r.startSocket(ctx, *sc, host); err != nil {
 			return fmt.Errorf("socket.endpoint: %w", err)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/config/confignet"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.opentelemetry.io/otel/metric"
@@ -28,6 +30,9 @@ type SocketConfig struct {
 	// MaxConnections caps the connections read at once (each holds up to max_log_size of a
 	// line and a 64 KiB read buffer); further ones wait in the listen backlog until one ends.
 	MaxConnections int `mapstructure:"max_connections"`
+	// IdleTimeout closes a connection that sent nothing for this long, so a writer that went
+	// away without closing does not hold one of max_connections for good (0: never).
+	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
 }
 
 // socketBatch is how many lines make a batch, as fileconsumer's.
@@ -45,30 +50,47 @@ type socketInput struct {
 	maxBytes int
 	obs      *receiverhelper.ObsReport
 	slots    chan struct{} // one per connection being read: max_connections
+	host     component.Host
 
 	discarded metric.Int64Counter
 }
 
-func (r *logReceiver) startSocket(ctx context.Context, cfg SocketConfig) (*socketInput, error) {
+func (r *logReceiver) startSocket(ctx context.Context, cfg SocketConfig, host component.Host) (*socketInput, error) {
 	ln, err := cfg.AddrConfig.Listen(ctx)
 	if err != nil {
 		return nil, err
 	}
-	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{ReceiverID: r.set.ID, Transport: string(cfg.AddrConfig.Transport), ReceiverCreateSettings: r.set})
+	s, err := r.newSocketInput(cfg, ln, host)
 	if err != nil {
 		_ = ln.Close()
 		return nil, err
 	}
-	s := &socketInput{r: r, cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, maxBytes: int(r.cfg.InputConfig.MaxLogSize), obs: obs,
-		slots: make(chan struct{}, cfg.MaxConnections), discarded: r.telemetry.JSONLogBytesDiscarded}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
 }
 
+func (r *logReceiver) newSocketInput(cfg SocketConfig, ln net.Listener, host component.Host) (*socketInput, error) {
+	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{ReceiverID: r.set.ID, Transport: string(cfg.AddrConfig.Transport), ReceiverCreateSettings: r.set})
+	if err != nil {
+		return nil, err
+	}
+	s := &socketInput{r: r, cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, maxBytes: int(r.cfg.InputConfig.MaxLogSize), obs: obs,
+		slots: make(chan struct{}, cfg.MaxConnections), host: host, discarded: r.telemetry.JSONLogBytesDiscarded}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Accept's backoff after an error that is not the listener's close (EMFILE under load, a
+// connection reset while queued): the loop never ends on one, it waits and tries again.
+const (
+	acceptRetryMin = 5 * time.Millisecond
+	acceptRetryMax = time.Second
+)
+
 func (s *socketInput) accept() {
 	defer s.wg.Done()
+	wait := time.Duration(0)
 	for {
 		select { // a free slot first: past max_connections, new connections wait in the backlog
 		case s.slots <- struct{}{}:
@@ -78,10 +100,25 @@ func (s *socketInput) accept() {
 		conn, err := s.ln.Accept()
 		if err != nil {
 			<-s.slots
-			if !errors.Is(err, net.ErrClosed) {
-				s.r.set.Logger.Error("socket input: accept failed", zap.Error(err))
+			if errors.Is(err, net.ErrClosed) || s.ctx.Err() != nil {
+				return
 			}
-			return
+			wait = min(max(2*wait, acceptRetryMin), acceptRetryMax)
+			if wait == acceptRetryMin { // the first of a run: said once, not at every retry
+				s.r.set.Logger.Error("socket input: accept failed; retrying", zap.Error(err))
+				componentstatus.ReportStatus(s.host, componentstatus.NewRecoverableErrorEvent(err))
+			}
+			select {
+			case <-time.After(wait):
+			case <-s.ctx.Done():
+				return
+			}
+			continue
+		}
+		if wait > 0 {
+			wait = 0
+			s.r.set.Logger.Info("socket input: accepting connections again")
+			componentstatus.ReportStatus(s.host, componentstatus.NewEvent(componentstatus.StatusOK))
 		}
 		s.connsMu.Lock()
 		s.conns[conn] = struct{}{}
@@ -130,13 +167,20 @@ func (s *socketInput) serve(conn net.Conn) {
 			s.discarded.Add(context.Background(), n)
 		}
 	}()
+	idleSince, seen := time.Now(), int64(0)
 	for {
-		if len(batch) > 0 || join.holding() {
+		switch {
+		case len(batch) > 0 || join.holding():
 			_ = conn.SetReadDeadline(time.Now().Add(s.cfg.FlushInterval))
-		} else {
+		case s.cfg.IdleTimeout > 0:
+			_ = conn.SetReadDeadline(idleSince.Add(s.cfg.IdleTimeout))
+		default:
 			_ = conn.SetReadDeadline(time.Time{})
 		}
 		line, truncated, err := lines.next()
+		if lines.read != seen { // any byte, a line's or a piece of one, is a sign of life
+			idleSince, seen = time.Now(), lines.read
+		}
 		if line != nil {
 			join.add(line, truncated, add)
 			if len(batch) >= socketBatch && !flush() {
@@ -152,6 +196,10 @@ func (s *socketInput) serve(conn net.Conn) {
 			// reader until its newline comes.
 			join.flush(add)
 			if !flush() {
+				return
+			}
+			if s.cfg.IdleTimeout > 0 && time.Since(idleSince) >= s.cfg.IdleTimeout {
+				s.r.set.Logger.Debug("socket input: idle connection closed", zap.Duration("idle", time.Since(idleSince)))
 				return
 			}
 		default:
@@ -184,6 +232,7 @@ type lineReader struct {
 	partial    []byte // the line read so far
 	discarding bool   // the line passed max: the rest until its newline is dropped
 	discarded  int64  // bytes dropped
+	read       int64  // bytes read, newlines included
 }
 
 // next returns the next line, whether it was cut at max, and the read error that stopped it
@@ -191,6 +240,7 @@ type lineReader struct {
 func (lr *lineReader) next() ([]byte, bool, error) {
 	for {
 		frag, err := lr.br.ReadSlice('\n')
+		lr.read += int64(len(frag))
 		ended := err == nil
 		if ended {
 			frag = frag[:len(frag)-1]

@@ -8,16 +8,22 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator/helper"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/confignet"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/recobs/recobs/internal/testutil/testenv"
+	"github.com/recobs/recobs/receivers/jsonlogreceiver/internal/metadata"
 )
 
 // TestSocketInput: lines over TCP and over a Unix socket become records like a file's —
@@ -205,4 +211,90 @@ func TestSocketMaxConnections(t *testing.T) {
 	}
 	a.Close()
 	testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= 8 }, "the third connection is read once a slot is free")
+}
+
+// flakyListener fails its first accepts as a process out of file descriptors does.
+type flakyListener struct {
+	net.Listener
+	failures atomic.Int32
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.failures.Add(-1) >= 0 {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
+	}
+	return l.Listener.Accept()
+}
+
+// TestSocketAcceptRecovers: accept failures (EMFILE under load) are retried with a backoff and
+// reported as a recoverable error; the connection waiting in the backlog is then read.
+func TestSocketAcceptRecovers(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.InputConfig.Include = []string{filepath.Join(t.TempDir(), "none.log")}
+	sink := new(consumertest.LogsSink)
+	r, err := newReceiver(receivertest.NewNopSettings(metadata.Type), cfg, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &flakyListener{Listener: inner}
+	ln.failures.Store(5)
+	var statuses []componentstatus.Status
+	var mu sync.Mutex
+	host := statusHost{report: func(ev *componentstatus.Event) { mu.Lock(); statuses = append(statuses, ev.Status()); mu.Unlock() }}
+	sc := NewDefaultSocketConfig()
+	sc.FlushInterval = 20 * time.Millisecond
+	s, err := r.newSocketInput(sc, ln, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.startHelpers()
+	defer r.stopHelpers()
+	s.wg.Add(1)
+	go s.accept()
+	defer func() { _ = s.stop() }()
+	write(t, dial(t, inner.Addr().String()), `{"event":"after the failures"}`+"\n")
+	testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() == 1 }, "the connection must be read after the accept failures")
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(statuses, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}) {
+		t.Errorf("statuses %v: want one recoverable error, then OK", statuses)
+	}
+}
+
+// statusHost is a component.Host that passes status reports on.
+type statusHost struct {
+	component.Host
+	report func(*componentstatus.Event)
+}
+
+func (h statusHost) Report(ev *componentstatus.Event) { h.report(ev) }
+
+// TestSocketIdleConnectionClosed: a connection that sends nothing for idle_timeout is closed,
+// so it gives its max_connections slot to the one waiting.
+func TestSocketIdleConnectionClosed(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.InputConfig.Include = []string{filepath.Join(t.TempDir(), "none.log")}
+	sc := cfg.Socket.GetOrInsertDefault()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.AddrConfig.Endpoint = l.Addr().String()
+	l.Close()
+	sc.MaxConnections, sc.IdleTimeout, sc.FlushInterval = 1, 300*time.Millisecond, 20*time.Millisecond
+	sink := new(consumertest.LogsSink)
+	startReceiver(t, cfg, sink)
+	idle := dial(t, sc.AddrConfig.Endpoint)
+	write(t, idle, `{"event":"then silence"}`+"\n")
+	next := dial(t, sc.AddrConfig.Endpoint)
+	write(t, next, `{"event":"waiting for a slot"}`+"\n")
+	testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() == 2 }, "the idle connection must give its slot up")
+	_ = idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := idle.Read(make([]byte, 1)); err == nil {
+		t.Error("the idle connection must have been closed by the receiver")
+	}
 }
