@@ -28,6 +28,7 @@ type fakeBulk struct {
 	refused  int
 	largest  int
 	items    int
+	bodies   []string // the bodies it took
 }
 
 func (f *fakeBulk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -47,6 +48,7 @@ func (f *fakeBulk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.requests++
 	f.largest = max(f.largest, len(body))
+	f.bodies = append(f.bodies, string(body))
 	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
 	var items []string
 	for i := 0; i < len(lines); i += 2 {
@@ -183,5 +185,27 @@ func TestEncodeBufferIsBounded(t *testing.T) {
 		if got := encodeBufferSize(n[0], n[1], n[2]); got != want {
 			t.Errorf("encodeBufferSize%v = %d, want %d", n, got, want)
 		}
+	}
+}
+
+// TestDeadLetterTooLargeIsKeptBare: a document too large for a proxy's body limit is refused
+// (413) alone; its dead-letter entry, which copies it, is refused too. The entry is written
+// again without the document — which document, where, why and how large — instead of being
+// retried forever.
+func TestDeadLetterTooLargeIsKeptBare(t *testing.T) {
+	fake := &fakeBulk{maxBody: 3000}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoints = []string{srv.URL}
+	exp := startExporter(t, cfg)
+	if err := exp.pushLogs(context.Background(), logsAt(manyRecords(1, 10_000)...)); err != nil {
+		t.Fatalf("the document must end in the dead-letter index, not in a retry: %v", err)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if fake.items != 1 || len(fake.bodies) != 1 || !strings.Contains(fake.bodies[0], `"document_omitted":true`) ||
+		!strings.Contains(fake.bodies[0], `"status":413`) || !strings.Contains(fake.bodies[0], cfg.DeadLetterIndex) {
+		t.Fatalf("want one bare dead-letter entry, got %d items: %q", fake.items, fake.bodies)
 	}
 }

@@ -423,34 +423,7 @@ func (e *esExporter) deadLetter(ctx context.Context, docs []*pending, items []bu
 	now := time.Now().UTC()
 	batch := make([]pending, len(docs))
 	for i, p := range docs {
-		var b []byte
-		b = append(b, `{"@timestamp":"`...)
-		b = now.AppendFormat(b, time.RFC3339Nano)
-		b = append(b, `","original_index":`...)
-		b = jsonenc.AppendString(b, p.index)
-		b = append(b, `,"original_id":`...)
-		b = jsonenc.AppendString(b, p.id)
-		b = append(b, `,"status":`...)
-		b = fmt.Appendf(b, "%d", items[i].Status)
-		if items[i].Error != nil {
-			b = append(b, `,"error":{"type":`...)
-			b = jsonenc.AppendString(b, items[i].Error.Type)
-			b = append(b, `,"reason":`...)
-			b = jsonenc.AppendString(b, items[i].Error.Reason)
-			b = append(b, '}')
-		}
-		doc := p.doc
-		if len(doc) > maxDeadLetterDocument {
-			// A document too large for Elasticsearch is kept in part, flagged, rather than
-			// bounced between the two indices forever.
-			doc = doc[:maxDeadLetterDocument]
-			b = append(b, `,"document_truncated":true,"document_bytes":`...)
-			b = fmt.Appendf(b, "%d", len(p.doc))
-		}
-		b = append(b, `,"document":`...)
-		b = jsonenc.AppendString(b, string(doc))
-		b = append(b, '}')
-		batch[i] = pending{index: e.cfg.DeadLetterIndex, id: p.id, doc: b}
+		batch[i] = pending{index: e.cfg.DeadLetterIndex, id: p.id, doc: deadLetterEntry(now, p, items[i], true)}
 		e.logger.Warn("document refused by Elasticsearch; written to the dead-letter index",
 			zap.String("index", p.index), zap.String("id", p.id), zap.Int("status", items[i].Status),
 			zap.String("reason", reason(items[i])))
@@ -458,6 +431,30 @@ func (e *esExporter) deadLetter(ctx context.Context, docs []*pending, items []bu
 	res, err := e.bulk(ctx, batch, func(p *pending) (string, []byte) { return p.index, p.doc })
 	if err != nil {
 		return docs, err
+	}
+	// An entry refused as too large (a proxy whose body limit is below even the entry's
+	// first MiB) would be refused at every retry: it is written again without the document,
+	// keeping what says which document it was and why.
+	var bare []int
+	for i, it := range res {
+		if it.Status == http.StatusRequestEntityTooLarge {
+			bare = append(bare, i)
+		}
+	}
+	if len(bare) > 0 {
+		again := make([]pending, len(bare))
+		for j, i := range bare {
+			again[j] = pending{index: e.cfg.DeadLetterIndex, id: docs[i].id, doc: deadLetterEntry(now, docs[i], items[i], false)}
+			e.logger.Error("dead-letter entry too large even for the dead-letter index; kept without the document",
+				zap.String("index", docs[i].index), zap.String("id", docs[i].id), zap.Int("document_bytes", len(docs[i].doc)))
+		}
+		resAgain, err := e.bulk(ctx, again, func(p *pending) (string, []byte) { return p.index, p.doc })
+		if err != nil {
+			return docs, err
+		}
+		for j, i := range bare {
+			res[i] = resAgain[j]
+		}
 	}
 	var failed []*pending
 	var stored int64
@@ -473,6 +470,44 @@ func (e *esExporter) deadLetter(ctx context.Context, docs []*pending, items []bu
 		return failed, fmt.Errorf("%d documents refused by the dead-letter index too", len(failed))
 	}
 	return nil, nil
+}
+
+// deadLetterEntry is the dead-letter document for p, refused with it: where it was going, why
+// it was refused, and — withDocument — the document itself (its first MiB, flagged when cut);
+// without, only its size.
+func deadLetterEntry(now time.Time, p *pending, it bulkItem, withDocument bool) []byte {
+	var b []byte
+	b = append(b, `{"@timestamp":"`...)
+	b = now.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","original_index":`...)
+	b = jsonenc.AppendString(b, p.index)
+	b = append(b, `,"original_id":`...)
+	b = jsonenc.AppendString(b, p.id)
+	b = append(b, `,"status":`...)
+	b = fmt.Appendf(b, "%d", it.Status)
+	if it.Error != nil {
+		b = append(b, `,"error":{"type":`...)
+		b = jsonenc.AppendString(b, it.Error.Type)
+		b = append(b, `,"reason":`...)
+		b = jsonenc.AppendString(b, it.Error.Reason)
+		b = append(b, '}')
+	}
+	doc := p.doc
+	switch {
+	case !withDocument:
+		b = append(b, `,"document_omitted":true,"document_bytes":`...)
+		b = fmt.Appendf(b, "%d", len(p.doc))
+		return append(b, '}')
+	case len(doc) > maxDeadLetterDocument:
+		// A document too large for Elasticsearch is kept in part, flagged, rather than
+		// bounced between the two indices forever.
+		doc = doc[:maxDeadLetterDocument]
+		b = append(b, `,"document_truncated":true,"document_bytes":`...)
+		b = fmt.Appendf(b, "%d", len(p.doc))
+	}
+	b = append(b, `,"document":`...)
+	b = jsonenc.AppendString(b, string(doc))
+	return append(b, '}')
 }
 
 func reason(it bulkItem) string {
