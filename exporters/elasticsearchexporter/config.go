@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/config/configauth"
 	"go.opentelemetry.io/collector/config/configopaque"
@@ -24,6 +25,12 @@ type Config struct {
 	Endpoints []string `mapstructure:"endpoints"`
 	// Index is the pattern of the daily index, expanded from each record's own UTC timestamp.
 	Index string `mapstructure:"index"`
+	// IndexTimeWindow bounds the times that pick a daily index: a record whose own time is
+	// more than Past before or Future after the time it is exported goes to the index of the
+	// time it was received (its observed time; now when it has none), keeps its own time in
+	// @timestamp and is flagged log.index_time_out_of_window. Lines stamped 1970 or 2262 can
+	// then not create thousands of indices and exhaust the cluster's shard limit.
+	IndexTimeWindow IndexTimeWindowConfig `mapstructure:"index_time_window"`
 	// DeadLetterIndex receives documents Elasticsearch rejected for good (mapping errors, other 4xx).
 	DeadLetterIndex string `mapstructure:"dead_letter_index"`
 	// BulkMaxBytes caps one _bulk request body; a larger batch goes in several requests.
@@ -52,6 +59,12 @@ type Config struct {
 	Retry   configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
 }
 
+// IndexTimeWindowConfig is how far before and after now a record's own time may pick its index.
+type IndexTimeWindowConfig struct {
+	Past   time.Duration `mapstructure:"past"`
+	Future time.Duration `mapstructure:"future"`
+}
+
 // TemplateConfig shapes the composable index template.
 type TemplateConfig struct {
 	Name     string `mapstructure:"name"`
@@ -77,6 +90,9 @@ func (c *Config) Validate() error {
 	}
 	if err := validIndexName(c.DeadLetterIndex); err != nil {
 		errs = append(errs, fmt.Errorf("dead_letter_index: %w", err))
+	}
+	if c.IndexTimeWindow.Past <= 0 || c.IndexTimeWindow.Future <= 0 {
+		errs = append(errs, errors.New("index_time_window: past and future must be positive"))
 	}
 	if c.BulkMaxBytes < 1024 {
 		errs = append(errs, errors.New("bulk_max_bytes: must be at least 1024"))

@@ -30,6 +30,7 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 		{"contrib user and api key", func(c *Config) { c.User = "u"; c.APIKey = "k" }, "api_key"},
 		{"compression", func(c *Config) { c.Compression = "zstd" }, "compression"},
 		{"header name", func(c *Config) { c.Headers = map[string]configopaque.String{"Bad Name": "v"} }, "headers"},
+		{"index time window", func(c *Config) { c.IndexTimeWindow.Past = 0 }, "index_time_window"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := createDefaultConfig().(*Config)

@@ -166,3 +166,40 @@ func TestNumbersAndTracebacksAsStored(t *testing.T) {
 		t.Error("a string exception must not also be an attribute")
 	}
 }
+
+// TestIndexTimeWindow: a record's own time picks its daily index only within the window
+// (default 30 days back, one day ahead); a time outside it (1980, 2200: hostile or broken
+// clocks) goes to the index of the time it was received, keeps its own time in @timestamp
+// and is flagged, so such lines cannot create an index a day.
+func TestIndexTimeWindow(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	e := &esExporter{cfg: cfg}
+	e.pattern, _ = parseIndexPattern(cfg.Index)
+	now := time.Now().UTC()
+	received := now.Add(-time.Minute)
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	times := []time.Time{now, now.Add(-72 * time.Hour), time.Date(1980, 1, 2, 3, 4, 5, 0, time.UTC), time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for _, ts := range times {
+		lr := lrs.AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(ts))
+		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(received))
+		lr.Body().SetStr("e")
+	}
+	docs := e.encode(ld)
+	for i, ts := range times {
+		out := i >= 2
+		wantIndex := e.pattern.name(ts)
+		if out {
+			wantIndex = e.pattern.name(received)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(docs[i].doc, &doc); err != nil {
+			t.Fatal(err)
+		}
+		stamp, _ := time.Parse(time.RFC3339Nano, doc["@timestamp"].(string))
+		if docs[i].index != wantIndex || !stamp.Equal(ts) || (doc["log.index_time_out_of_window"] == true) != out {
+			t.Errorf("%v: index %s (want %s), @timestamp %v, flag %v", ts, docs[i].index, wantIndex, doc["@timestamp"], doc["log.index_time_out_of_window"])
+		}
+	}
+}

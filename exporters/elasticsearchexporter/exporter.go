@@ -235,19 +235,28 @@ func (e *esExporter) encode(ld plog.Logs) []pending {
 			sl := rl.ScopeLogs().At(j)
 			for k := 0; k < sl.LogRecords().Len(); k++ {
 				lr := sl.LogRecords().At(k)
-				ts := lr.Timestamp().AsTime()
-				if lr.Timestamp() == 0 {
-					ts = lr.ObservedTimestamp().AsTime()
-					if lr.ObservedTimestamp() == 0 {
-						ts = now
-					}
+				received := now
+				if lr.ObservedTimestamp() != 0 {
+					received = lr.ObservedTimestamp().AsTime()
+				}
+				ts := received
+				if lr.Timestamp() != 0 {
+					ts = lr.Timestamp().AsTime()
+				}
+				// The record's own time picks its index only within the window.
+				at, outOfWindow := ts, ts.Before(now.Add(-e.cfg.IndexTimeWindow.Past)) || ts.After(now.Add(e.cfg.IndexTimeWindow.Future))
+				if outOfWindow {
+					at = received
 				}
 				// Index names change at most hourly (the finest date token is HH).
-				if h := ts.UTC().Truncate(time.Hour); index == "" || !h.Equal(hour) {
-					hour, index = h, e.pattern.name(ts)
+				if h := at.UTC().Truncate(time.Hour); index == "" || !h.Equal(hour) {
+					hour, index = h, e.pattern.name(at)
 				}
 				start := len(buf)
 				buf = appendDocument(buf, rl.Resource(), sl.Scope(), lr, ts)
+				if outOfWindow {
+					buf = append(buf[:len(buf)-1], `,"log.index_time_out_of_window":true}`...)
+				}
 				// A slice of the buffer as it is now: when append moves the buffer, the
 				// documents already encoded keep the array they were written into.
 				doc := buf[start:len(buf):len(buf)]

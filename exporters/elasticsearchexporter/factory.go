@@ -46,6 +46,9 @@ func createDefaultConfig() component.Config {
 		DeadLetterIndex: "recommendations-dead-letter",
 		// Elasticsearch's guidance is 5–15 MB a bulk; its own hard limit is 100 MB.
 		BulkMaxBytes: 8 << 20,
+		// 30 days back covers a long outage's backlog in its own days' indices; a day ahead,
+		// clocks that run fast.
+		IndexTimeWindow: IndexTimeWindowConfig{Past: 30 * 24 * time.Hour, Future: 24 * time.Hour},
 		Template:     NewDefaultTemplateConfig(),
 		Compression:  "gzip",
 		Timeout:      timeout,

@@ -6,7 +6,7 @@ import (
 
 // templateVersion is bumped whenever the mapping below changes; the exporter installs the
 // template when the cluster holds an older version (or none).
-const templateVersion = 2
+const templateVersion = 3
 
 // indexTemplate returns the composable index template for the daily indices.
 //
@@ -57,7 +57,7 @@ func indexTemplate(cfg TemplateConfig, patterns []string) ([]byte, error) {
 					"category":   keyword,
 					"tags":       keyword,
 					"request_id": keyword,
-					"log":        map[string]any{"properties": map[string]any{"level": keyword, "severity_number": map[string]any{"type": "integer"}, "logger": keyword, "offset": map[string]any{"type": "long"}, "parse_error": keyword, "continuation": map[string]any{"type": "text"}, "file": map[string]any{"properties": map[string]any{"name": keyword, "path": keyword}}}},
+					"log":        map[string]any{"properties": map[string]any{"level": keyword, "severity_number": map[string]any{"type": "integer"}, "logger": keyword, "offset": map[string]any{"type": "long"}, "parse_error": keyword, "continuation": map[string]any{"type": "text"}, "index_time_out_of_window": map[string]any{"type": "boolean"}, "file": map[string]any{"properties": map[string]any{"name": keyword, "path": keyword}}}},
 					"trace":      map[string]any{"properties": map[string]any{"id": keyword}},
 					"span":       map[string]any{"properties": map[string]any{"id": keyword}},
 					"service":    map[string]any{"properties": map[string]any{"name": keyword, "version": keyword, "namespace": keyword, "instance": map[string]any{"properties": map[string]any{"id": keyword}}}},
