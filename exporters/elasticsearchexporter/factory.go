@@ -49,11 +49,11 @@ func createDefaultConfig() component.Config {
 		// 30 days back covers a long outage's backlog in its own days' indices; a day ahead,
 		// clocks that run fast.
 		IndexTimeWindow: IndexTimeWindowConfig{Past: 30 * 24 * time.Hour, Future: 24 * time.Hour},
-		Template:     NewDefaultTemplateConfig(),
-		Compression:  "gzip",
-		Timeout:      timeout,
-		Queue:        configoptional.Some(queue),
-		Retry:        backoff,
+		Template:        NewDefaultTemplateConfig(),
+		Compression:     "gzip",
+		Timeout:         timeout,
+		Queue:           configoptional.Some(queue),
+		Retry:           backoff,
 	}
 }
 
