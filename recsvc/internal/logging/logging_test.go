@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/recobs/recobs/internal/testutil/testenv"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -291,5 +293,77 @@ func TestFailedWriteCountsWhatDidNotGetOut(t *testing.T) {
 	}
 	if want := epochLine(0) + epochLine(1) + epochLine(2) + epochLine(3); !strings.HasPrefix(sw.String(), want) {
 		t.Fatalf("output %q, want it to start with %q", sw.String(), want)
+	}
+}
+
+// countLines counts the lines of the files matching pattern.
+func countLines(t *testing.T, pattern string) int {
+	t.Helper()
+	files, _ := filepath.Glob(pattern)
+	n := 0
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += bytes.Count(raw, []byte("\n"))
+	}
+	return n
+}
+
+// TestFailedRotationLosesNoLine: a rotation that cannot rename the file (recsvc.log.1 is in the
+// way) or cannot open the new one (EMFILE, EACCES) leaves the open file taking lines; it is
+// retried with a backoff, said on stderr at most once in a while, and succeeds once the cause
+// is gone. No line is dropped at any point.
+func TestFailedRotationLosesNoLine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "recsvc.log")
+	// The rename fails: a non-empty directory holds recsvc.log.1's name.
+	if err := os.MkdirAll(filepath.Join(path+".1", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	failOpen := true
+	openLogFile = func(p string) (*os.File, error) {
+		if failOpen {
+			return nil, errors.New("too many open files")
+		}
+		return os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	}
+	defer func() {
+		openLogFile = func(p string) (*os.File, error) { return os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644) }
+	}()
+	w, err := NewFileWriter(path, FileOptions{MaxBytes: 16 << 10, Backups: 1, QueueSize: 10000}) // one backup: recsvc.log.1 is not shifted away
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	w.complaint.out = &stderr
+	l := New(w, "t", Info)
+	n := 0
+	write := func(k int) {
+		for range k {
+			l.Info("e", Int("i", int64(n)))
+			n++
+		}
+	}
+	write(200) // past max_bytes (16 KiB): every write from then on would try to rotate, and fail
+	testenv.Eventually(t, 5*time.Second, func() bool { written, _, _ := w.Stats(); return written == uint64(n) }, "lines written")
+	if err := os.RemoveAll(path + ".1"); err != nil { // the rename can now succeed; the open still fails
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() bool { write(1); _, _, f := w.Stats(); _, err := os.Stat(path + ".1"); return f >= 2 && err == nil },
+		"the rename must be retried")
+	failOpen = false
+	testenv.Eventually(t, 40*time.Second, func() bool { write(1); _, err := os.Stat(path); return err == nil }, "the open must be retried")
+	write(50)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	written, dropped, failures := w.Stats()
+	if dropped != 0 || written != uint64(n) || countLines(t, path+"*") != n {
+		t.Fatalf("wrote %d lines: written %d, dropped %d, on disk %d", n, written, dropped, countLines(t, path+"*"))
+	}
+	if said := strings.Count(stderr.String(), "\n"); failures < 2 || said > 2 {
+		t.Errorf("%d failures said %d times on stderr (at most once in 10 s):\n%s", failures, said, stderr.String())
 	}
 }

@@ -60,6 +60,14 @@ type AsyncWriter struct {
 	size     int64
 	maxBytes int64
 	backups  int
+	// renamed: the open file was renamed to path.1 but no new file could be opened at path;
+	// lines keep going into it (the collector reads path.1 too) until a retry opens one.
+	renamed bool
+	// retryAt and retryWait pace rotation retries after a failure (EMFILE, EACCES): a backoff,
+	// not a retry at every line.
+	retryAt   time.Time
+	retryWait time.Duration
+	complaint complaint // rotation failures on stderr, rate-limited
 
 	linger time.Duration // see flushLinger
 }
@@ -197,13 +205,25 @@ func (w *AsyncWriter) run() {
 	}
 }
 
+// Rotation retries after a failure wait from rotateRetryMin, doubling, up to rotateRetryMax.
+const (
+	rotateRetryMin = 100 * time.Millisecond
+	rotateRetryMax = 30 * time.Second
+)
+
 func (w *AsyncWriter) writeLine(line *[]byte) {
 	n := int64(len(*line))
-	if w.file != nil && w.size+int64(len(w.chunk))+n > w.maxBytes && w.size+int64(len(w.chunk)) > 0 {
+	if w.file != nil && w.size+int64(len(w.chunk))+n > w.maxBytes && w.size+int64(len(w.chunk)) > 0 && !time.Now().Before(w.retryAt) {
 		w.writeChunk()
 		if err := w.rotate(); err != nil {
+			// The file still open keeps taking lines: nothing is dropped for a failed
+			// rotation, the file only grows past max_bytes until a retry succeeds.
 			w.failures.Add(1)
-			fmt.Fprintf(os.Stderr, "recsvc: log rotation failed: %v\n", err)
+			w.retryWait = min(max(2*w.retryWait, rotateRetryMin), rotateRetryMax)
+			w.retryAt = time.Now().Add(w.retryWait)
+			w.complaint.say("recsvc: log rotation failed (lines go on into the open file; retrying in %v): %v", w.retryWait, err)
+		} else {
+			w.retryWait, w.retryAt = 0, time.Time{}
 		}
 	}
 	if len(w.chunk)+len(*line) > maxChunk && len(w.chunk) > 0 {
@@ -247,22 +267,59 @@ func (w *AsyncWriter) writeChunk() {
 	w.chunk, w.lines = w.chunk[:0], 0
 }
 
+// openLogFile opens (creating) the live log file; a variable so tests can make it fail.
+var openLogFile = func(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+}
+
+// rotate renames the open file to path.1 (shifting the backups) and opens a new one at path.
+// The open file is closed only once the new one is open: whatever fails (the rename, the
+// open), lines keep a file to go into.
 func (w *AsyncWriter) rotate() error {
-	if err := w.file.Close(); err != nil {
-		return err
+	if !w.renamed {
+		for i := w.backups - 1; i >= 1; i-- {
+			_ = os.Rename(fmt.Sprintf("%s.%d", w.path, i), fmt.Sprintf("%s.%d", w.path, i+1))
+		}
+		if err := os.Rename(w.path, w.path+".1"); err != nil {
+			return err
+		}
+		w.renamed = true
 	}
-	for i := w.backups - 1; i >= 1; i-- {
-		_ = os.Rename(fmt.Sprintf("%s.%d", w.path, i), fmt.Sprintf("%s.%d", w.path, i+1))
-	}
-	if err := os.Rename(w.path, w.path+".1"); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(w.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := openLogFile(w.path)
 	if err != nil {
 		return err
 	}
-	w.file, w.out, w.size, w.torn = f, f, 0, false
+	_ = w.file.Close()
+	w.file, w.out, w.size, w.torn, w.renamed = f, f, 0, false, false
 	return nil
+}
+
+// complaint writes a message to stderr at most once every complainEvery, saying how many
+// were held back since.
+type complaint struct {
+	last       time.Time
+	suppressed int
+	out        io.Writer // stderr when nil
+}
+
+const complainEvery = 10 * time.Second
+
+func (c *complaint) say(format string, args ...any) {
+	now := time.Now()
+	if !c.last.IsZero() && now.Sub(c.last) < complainEvery {
+		c.suppressed++
+		return
+	}
+	out := c.out
+	if out == nil {
+		out = os.Stderr
+	}
+	msg := fmt.Sprintf(format, args...)
+	if c.suppressed > 0 {
+		msg += fmt.Sprintf(" (%d more since the last message)", c.suppressed)
+	}
+	fmt.Fprintln(out, msg)
+	c.last, c.suppressed = now, 0
 }
 
 // Close writes out every queued line, flushes and closes the file. Lines written after

@@ -74,6 +74,7 @@ func NewMetrics(counts Counts) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		counter("recsvc_log_lines_written_total", "Log lines written to the log file", func() float64 { w, _, _ := counts.LogStats(); return float64(w) }),
 		counter("recsvc_log_lines_dropped_total", "Log lines dropped because the log queue was full or the write failed", func() float64 { _, d, _ := counts.LogStats(); return float64(d) }),
+		counter("recsvc_log_write_failures_total", "Log file writes and rotations that failed (a failed rotation drops no line: the open file takes them)", func() float64 { _, _, f := counts.LogStats(); return float64(f) }),
 		counter("recsvc_spans_ended_total", "Sampled spans ended", func() float64 { return float64(counts.SpanStats().Ended) }),
 		counter("recsvc_spans_exported_total", "Spans the OTLP exporter delivered", func() float64 { return float64(counts.SpanStats().Exported) }),
 		counter("recsvc_spans_export_failed_total", "Spans in batches the OTLP exporter failed to deliver", func() float64 { return float64(counts.SpanStats().Failed) }),
