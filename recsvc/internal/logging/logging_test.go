@@ -351,7 +351,12 @@ func TestFailedRotationLosesNoLine(t *testing.T) {
 	if err := os.RemoveAll(path + ".1"); err != nil { // the rename can now succeed; the open still fails
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, 10*time.Second, func() bool { write(1); _, _, f := w.Stats(); _, err := os.Stat(path + ".1"); return f >= 2 && err == nil },
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		write(1)
+		_, _, f := w.Stats()
+		_, err := os.Stat(path + ".1")
+		return f >= 2 && err == nil
+	},
 		"the rename must be retried")
 	failOpen = false
 	testenv.Eventually(t, 40*time.Second, func() bool { write(1); _, err := os.Stat(path); return err == nil }, "the open must be retried")
