@@ -29,7 +29,10 @@ const fileIDKey = "recobs.file.id"
 // derives the same identity. It is 0 when the first line is not complete yet.
 func fileID(head []byte, limit int) uint64 {
 	if i := bytes.IndexByte(head, '\n'); i >= 0 && i < limit {
-		head = head[:i]
+		// Without a '\r' before the newline, as the file input hands the line on (a CRLF
+		// file would otherwise have two identities, and its fully read backup, deleted,
+		// would count as lost).
+		head = dropCR(head[:i])
 	} else if len(head) < limit {
 		return 0
 	} else {

@@ -2,8 +2,10 @@ package jsonlogreceiver
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -334,5 +336,37 @@ func TestLiveFileIsNotARotatedCopy(t *testing.T) {
 		if got := l.isLive(tc.path); got != tc.live {
 			t.Errorf("include %s: %s live = %v, want %v", tc.include, tc.path, got, tc.live)
 		}
+	}
+}
+
+// TestCRLFFileIsNoLoss: a file written with CRLF line ends, read to its end, rotated and then
+// deleted is no loss: the ledger derives the file's identity from its first line without the
+// '\r', as the records' identities do, so it knows the file was read.
+func TestCRLFFileIsNoLoss(t *testing.T) {
+	logs, storage := t.TempDir(), t.TempDir()
+	path := filepath.Join(logs, "recsvc.log")
+	var b strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&b, `{"timestamp":"2026-12-07T10:00:00.000Z","level":"info","event":"e","request_id":"crlf-%d"}`+"\r\n", i)
+	}
+	appendRaw(t, path, b.String())
+	run := startWithStorage(t, logs, storage, "recsvc.log")
+	testenv.Eventually(t, 10*time.Second, func() bool { return run.sink.LogRecordCount() == 50 }, "first file")
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, path, 100, 110)
+	testenv.Eventually(t, 10*time.Second, func() bool { return run.sink.LogRecordCount() == 60 }, "second file")
+	if err := os.Remove(path + ".1"); err != nil { // read to its end: no loss
+		t.Fatal(err)
+	}
+	// The ledger is reconciled when stanza saves its checkpoint, after each poll: lines
+	// written one poll after another make sure several polls saw the file gone.
+	for i := range 5 {
+		appendLines(t, path, 110+i, 111+i)
+		testenv.Eventually(t, 10*time.Second, func() bool { return run.sink.LogRecordCount() == 61+i }, "line %d after the deletion", i)
+	}
+	if lost := run.counter(t, "recobs_json_log_files_lost"); lost != 0 {
+		t.Fatalf("a fully read CRLF file counted lost (%d)", lost)
 	}
 }
