@@ -186,7 +186,13 @@ func TestIndexTimeWindow(t *testing.T) {
 		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(received))
 		lr.Body().SetStr("e")
 	}
+	// No timestamp, and an observed time itself out of the window: the index of now.
+	lr := lrs.AppendEmpty()
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)))
 	docs := e.encode(ld)
+	if last := docs[len(docs)-1]; last.index != e.pattern.name(time.Now()) {
+		t.Errorf("a record whose only time is out of the window: index %s, want today's", last.index)
+	}
 	for i, ts := range times {
 		out := i >= 2
 		wantIndex := e.pattern.name(ts)

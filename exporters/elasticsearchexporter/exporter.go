@@ -227,6 +227,8 @@ func (e *esExporter) encode(ld plog.Logs) []pending {
 	docs := make([]pending, 0, n)
 	buf := make([]byte, 0, encodeBufferSize(n, int(e.docBytes.Load()), e.cfg.BulkMaxBytes))
 	now := time.Now()
+	earliest, latest := now.Add(-e.cfg.IndexTimeWindow.Past), now.Add(e.cfg.IndexTimeWindow.Future)
+	inWindow := func(t time.Time) bool { return !t.Before(earliest) && !t.After(latest) }
 	var hour time.Time
 	var index string
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
@@ -243,10 +245,15 @@ func (e *esExporter) encode(ld plog.Logs) []pending {
 				if lr.Timestamp() != 0 {
 					ts = lr.Timestamp().AsTime()
 				}
-				// The record's own time picks its index only within the window.
-				at, outOfWindow := ts, ts.Before(now.Add(-e.cfg.IndexTimeWindow.Past)) || ts.After(now.Add(e.cfg.IndexTimeWindow.Future))
+				// The record's own time picks its index only within the window; outside, the
+				// time it was received does, or now when that is outside too (an observed time
+				// a service set, or json_log's carried from an earlier line).
+				at, outOfWindow := ts, !inWindow(ts)
 				if outOfWindow {
 					at = received
+					if !inWindow(at) {
+						at = now
+					}
 				}
 				// Index names change at most hourly (the finest date token is HH).
 				if h := at.UTC().Truncate(time.Hour); index == "" || !h.Equal(hour) {

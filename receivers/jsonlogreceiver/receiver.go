@@ -99,7 +99,10 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*logRe
 	// start (a checkpoint from before identities); records carry it only when asked for.
 	withPath := in.IncludeFilePath
 	in.IncludeFilePath = true
-	r.recordFileAttrs = func(k string) bool { return k != fileIDKey && (withPath || k != attrs.LogFilePath) }
+	// The receiver's own per-file state (recobs.file.*) is never a record attribute.
+	r.recordFileAttrs = func(k string) bool {
+		return !strings.HasPrefix(k, "recobs.file.") && (withPath || k != attrs.LogFilePath)
+	}
 	var opts []fileconsumer.Option
 	if cfg.Continuation.Enabled && in.SplitConfig.LineStartPattern == "" && in.SplitConfig.LineEndPattern == "" {
 		opts = append(opts, fileconsumer.WithSplitFunc(continuationSplit(cfg.Continuation.MaxLines, int(in.MaxLogSize))))
@@ -190,9 +193,12 @@ func (r *logReceiver) emit(ctx context.Context, tokens [][]byte, fileAttrs map[s
 	id := r.fileIdentity(tokens[0], fileAttrs, offsets[0])
 	cut := cutPieces(tokens, fileAttrs, offsets)
 	src := recordSource{attrs: r.fileRecordAttrs(fileAttrs), offsets: offsets, id: id}
-	if err := r.deliver(ctx, r.parseBatch(ctx, tokens, cut, src), r.obs); err != nil {
+	ld := r.parseBatch(ctx, tokens, cut, src)
+	keepTime := reproducibleTimes(ld, fileAttrs, time.Now())
+	if err := r.deliver(ctx, ld, r.obs); err != nil {
 		return err
 	}
+	keepTime()
 	// offsets has one more entry than tokens: where the last line ended.
 	name, _ := fileAttrs[attrs.LogFileName].(string)
 	r.ledger.handedOn(id, name, offsets[len(tokens)])
