@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -207,5 +208,44 @@ func TestDeadLetterTooLargeIsKeptBare(t *testing.T) {
 	if fake.items != 1 || len(fake.bodies) != 1 || !strings.Contains(fake.bodies[0], `"document_omitted":true`) ||
 		!strings.Contains(fake.bodies[0], `"status":413`) || !strings.Contains(fake.bodies[0], cfg.DeadLetterIndex) {
 		t.Fatalf("want one bare dead-letter entry, got %d items: %q", fake.items, fake.bodies)
+	}
+}
+
+// TestStartsWhileElasticsearchIsFrozen: a node that accepts connections and answers nothing
+// (SIGSTOPped, a hung proxy) must not hold the collector's start: the template attempt at
+// start gives up after templateAtStartTimeout, and the template is installed before the first
+// bulk instead.
+func TestStartsWhileElasticsearchIsFrozen(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoints = []string{"http://" + ln.Addr().String()}
+	started := time.Now()
+	startExporter(t, cfg)
+	if took := time.Since(started); took > templateAtStartTimeout+5*time.Second {
+		t.Fatalf("start took %v with a frozen node", took)
 	}
 }

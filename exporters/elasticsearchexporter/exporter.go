@@ -110,13 +110,19 @@ func (e *esExporter) start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("elasticsearch client: %w", err)
 	}
 	e.client, e.conns = client, transport
-	// Elasticsearch may be down while the sidecar starts; the template is then installed
-	// before the first successful bulk instead.
-	if err := e.ensureTemplates(ctx); err != nil {
+	// Elasticsearch may be down while the sidecar starts, or frozen (connections accepted,
+	// nothing answered): the attempt at start is bounded, so the collector starts and takes
+	// lines into its queue; the template is then installed before the first successful bulk.
+	startCtx, cancel := context.WithTimeout(ctx, templateAtStartTimeout)
+	defer cancel()
+	if err := e.ensureTemplates(startCtx); err != nil {
 		e.logger.Warn("index template not installed yet; will retry before the first bulk", zap.Error(err))
 	}
 	return nil
 }
+
+// templateAtStartTimeout bounds the template install at start.
+const templateAtStartTimeout = 5 * time.Second
 
 func (e *esExporter) shutdown(context.Context) error {
 	if e.conns != nil {
