@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,32 +44,12 @@ func TestElasticsearchOutageWithCollectorKill(t *testing.T) {
 	t.Cleanup(func() { backends(t, []string{"RECOBS_KEEP_DATA=1"}, "start", "es") })
 
 	run := testenv.UniqueName("outage-")
-	f, err := os.OpenFile(filepath.Join(pod.LogDir(), "recsvc.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var mu sync.Mutex
-	written := 0
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() { // a steady 200 lines/s, like a busy service
-		defer close(done)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				mu.Lock()
-				fmt.Fprintf(f, `{"timestamp":"%s","level":"info","logger":"recsvc.api","event":"recommendation_request","request_id":"%s-%06d","category":"business","status":200}`+"\n",
-					time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), run, written)
-				written++
-				mu.Unlock()
-			}
-		}
-	}()
+	// A steady 200 lines/s, like a busy service; no trace context, so they wait in
+	// request_correlation too, across the SIGKILL.
+	w := writeSteadily(t, filepath.Join(pod.LogDir(), "recsvc.log"), 5*time.Millisecond, func(i int) string {
+		return fmt.Sprintf(`{"timestamp":"%s","level":"info","logger":"recsvc.api","event":"recommendation_request","request_id":"%s-%06d","category":"business","status":200}`+"\n",
+			time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), run, i)
+	})
 	count := func(base string) int {
 		var r struct{ Count int }
 		_ = proctest.PostJSON(base+"/recommendations-*/_count", fmt.Sprintf(`{"query":{"prefix":{"request_id":%q}}}`, run+"-"), &r)
@@ -105,12 +84,8 @@ func TestElasticsearchOutageWithCollectorKill(t *testing.T) {
 	testenv.Eventually(t, 30*time.Second, func() bool { return queued() > 0 }, "the persisted backlog must be back in the queue after the restart, queue size %v", queued())
 	time.Sleep(time.Until(outageEnd)) // the rest of the 60 s outage
 	backends(t, []string{"RECOBS_KEEP_DATA=1"}, "start", "es")
-	close(stop)
-	<-done
+	total := w.finish()
 	testenv.Eventually(t, 180*time.Second, func() bool { return queued() == 0 }, "the queue must drain after the outage, queue size %v", queued())
-	mu.Lock()
-	total := written
-	mu.Unlock()
 
 	testenv.Eventually(t, 180*time.Second, func() bool { return count(esURL) >= total },
 		"after the outage: want %d documents, have %d", total, count(esURL))

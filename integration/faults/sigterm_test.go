@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -54,31 +53,10 @@ func TestRolloutWhileElasticsearchIsFrozen(t *testing.T) {
 	t.Cleanup(thaw) // whatever happens, the node answers again for whoever runs next
 
 	run := testenv.UniqueName("rollout-")
-	f, err := os.OpenFile(filepath.Join(pod.LogDir(), "recsvc.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var mu sync.Mutex
-	written := 0
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() { // 500 lines/s, recsvc's shape
-		defer close(done)
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				mu.Lock()
-				fmt.Fprintf(f, `{"timestamp":"%s","level":"info","logger":"recsvc.api","event":"recommendation_request","request_id":"%s-%06d","trace_id":"%032x","category":"business","status":200}`+"\n",
-					time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), run, written, written+1)
-				written++
-				mu.Unlock()
-			}
-		}
-	}()
+	w := writeSteadily(t, filepath.Join(pod.LogDir(), "recsvc.log"), 2*time.Millisecond, func(i int) string { // 500 lines/s, recsvc's shape
+		return fmt.Sprintf(`{"timestamp":"%s","level":"info","logger":"recsvc.api","event":"recommendation_request","request_id":"%s-%06d","trace_id":"%032x","category":"business","status":200}`+"\n",
+			time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), run, i, i+1)
+	})
 	count := func() int {
 		n, _, _ := proctest.ESCountAndDuplicates(esURL, "recommendations-*", "request_id", run+"-")
 		return n
@@ -115,15 +93,9 @@ func TestRolloutWhileElasticsearchIsFrozen(t *testing.T) {
 	col = pod.Start(t)
 	defer col.Stop(t)
 	thaw()
-	mu.Lock()
-	before := written
-	mu.Unlock()
-	testenv.Eventually(t, 30*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return written >= before+1000 }, "lines after the rollout")
-	close(stop)
-	<-done
-	mu.Lock()
-	total := written
-	mu.Unlock()
+	before := w.written()
+	testenv.Eventually(t, 30*time.Second, func() bool { return w.written() >= before+1000 }, "lines after the rollout")
+	total := w.finish()
 	testenv.Eventually(t, 180*time.Second, func() bool { return count() >= total }, "want %d documents, have %d", total, count())
 	n, dups, err := proctest.ESCountAndDuplicates(esURL, "recommendations-*", "request_id", run+"-")
 	if err != nil {
