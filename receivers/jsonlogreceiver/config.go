@@ -83,6 +83,9 @@ func (c *Config) Validate() error {
 		if s.IdleTimeout < 0 {
 			errs = append(errs, errors.New("socket.idle_timeout: must not be negative (0: never)"))
 		}
+		if s.MaxBufferedBytes < int64(c.InputConfig.MaxLogSize) {
+			errs = append(errs, errors.New("socket.max_buffered_bytes: must be at least max_log_size (a line must fit)"))
+		}
 	}
 	if err := c.Continuation.validate(); err != nil {
 		errs = append(errs, err)

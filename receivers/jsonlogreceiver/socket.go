@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -16,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+	"golang.org/x/sync/semaphore"
 )
 
 // SocketConfig accepts the same lines over a local TCP or Unix socket, for sidecars whose
@@ -33,6 +35,11 @@ type SocketConfig struct {
 	// IdleTimeout closes a connection that sent nothing for this long, so a writer that went
 	// away without closing does not hold one of max_connections for good (0: never).
 	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
+	// MaxBufferedBytes bounds the lines all connections hold in batches not yet taken by the
+	// pipeline (while memory_limiter refuses them, say). A connection that would pass it
+	// hands its own batch on first, then waits for others to hand theirs on: its writer is
+	// pushed back by TCP flow control. At least max_log_size.
+	MaxBufferedBytes int64 `mapstructure:"max_buffered_bytes"`
 }
 
 // socketBatch is how many lines make a batch, as fileconsumer's.
@@ -51,6 +58,10 @@ type socketInput struct {
 	obs      *receiverhelper.ObsReport
 	slots    chan struct{} // one per connection being read: max_connections
 	host     component.Host
+	// budget holds max_buffered_bytes, shared by every connection's batch; buffered is what
+	// is taken from it.
+	budget   *semaphore.Weighted
+	buffered atomic.Int64
 
 	discarded metric.Int64Counter
 }
@@ -76,7 +87,8 @@ func (r *logReceiver) newSocketInput(cfg SocketConfig, ln net.Listener, host com
 		return nil, err
 	}
 	s := &socketInput{r: r, cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, maxBytes: int(r.cfg.InputConfig.MaxLogSize), obs: obs,
-		slots: make(chan struct{}, cfg.MaxConnections), host: host, discarded: r.telemetry.JSONLogBytesDiscarded}
+		slots: make(chan struct{}, cfg.MaxConnections), host: host, discarded: r.telemetry.JSONLogBytesDiscarded,
+		budget: semaphore.NewWeighted(cfg.MaxBufferedBytes)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -145,10 +157,13 @@ func (s *socketInput) serve(conn net.Conn) {
 	var batch [][]byte
 	var cut []bool
 	anyCut := false
-	add := func(tok []byte, truncated bool) {
-		batch, cut = append(batch, tok), append(cut, truncated)
-		anyCut = anyCut || truncated
+	var held int64 // taken from the shared budget by this connection's batch
+	release := func() {
+		s.budget.Release(held)
+		s.buffered.Add(-held)
+		held = 0
 	}
+	defer release()
 	flush := func() bool {
 		if len(batch) == 0 {
 			return true
@@ -160,7 +175,23 @@ func (s *socketInput) serve(conn net.Conn) {
 		err := s.r.deliver(s.ctx, s.r.parseBatch(s.ctx, batch, c, src), s.obs)
 		src.seq += int64(len(batch))
 		batch, cut, anyCut = batch[:0], cut[:0], false
+		release()
 		return err == nil
+	}
+	add := func(tok []byte, truncated bool) {
+		n := int64(len(tok)) + 1 // an empty line holds memory too
+		if !s.budget.TryAcquire(n) {
+			// Hand this batch on before waiting: a connection that waits holds nothing of
+			// the budget, so the others can always go on.
+			flush()
+			if s.budget.Acquire(s.ctx, n) != nil {
+				return // shutting down: what this connection sent last is its writer's to resend
+			}
+		}
+		held += n
+		s.buffered.Add(n)
+		batch, cut = append(batch, tok), append(cut, truncated)
+		anyCut = anyCut || truncated
 	}
 	defer func() {
 		if n := lines.discarded; n > 0 {

@@ -298,3 +298,55 @@ func TestSocketIdleConnectionClosed(t *testing.T) {
 		t.Error("the idle connection must have been closed by the receiver")
 	}
 }
+
+// TestSocketBufferBoundAcrossConnections: while the pipeline refuses (memory_limiter), the
+// lines all connections hold in batches stay within max_buffered_bytes — not
+// max_connections × a batch of max_log_size lines — and none is lost once it takes them.
+func TestSocketBufferBoundAcrossConnections(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.InputConfig.Include = []string{filepath.Join(t.TempDir(), "none.log")}
+	cfg.InputConfig.MaxLogSize = 1024
+	cfg.Retry.InitialInterval, cfg.Retry.MaxInterval = 5*time.Millisecond, 20*time.Millisecond
+	sc := cfg.Socket.GetOrInsertDefault()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.AddrConfig.Endpoint = l.Addr().String()
+	l.Close()
+	sc.FlushInterval, sc.MaxConnections, sc.MaxBufferedBytes = 20*time.Millisecond, 8, 4096
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	sink := &refusingSink{closed: true}
+	f := NewFactory()
+	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rcv.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rcv.Shutdown(context.Background()) })
+	socket := rcv.(*logReceiver).socket
+
+	const conns, perConn = 8, 60
+	for c := range conns {
+		var b strings.Builder
+		for i := range perConn {
+			fmt.Fprintf(&b, `{"event":"e","request_id":"c%d-%03d","pad":%q}`+"\n", c, i, strings.Repeat("x", 100))
+		}
+		write(t, dial(t, sc.AddrConfig.Endpoint), b.String()) // 8 × 60 lines of ~150 bytes: 72 KB
+	}
+	peak := int64(0)
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		peak = max(peak, socket.buffered.Load())
+		return sink.refused() >= 100
+	}, "the pipeline must be refusing for a while (%d refusals)", sink.refused())
+	if peak > sc.MaxBufferedBytes || peak == 0 {
+		t.Fatalf("lines held across connections peaked at %d bytes, bound %d", peak, sc.MaxBufferedBytes)
+	}
+	sink.set(false)
+	testenv.Eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= conns*perConn }, "every line once the pipeline takes them")
+	expectEachOnce(t, &sink.LogsSink, conns*perConn)
+}
