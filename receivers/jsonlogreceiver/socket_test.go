@@ -103,13 +103,12 @@ func TestSocketInput(t *testing.T) {
 	}
 }
 
-// startSocket starts a receiver with a TCP socket input and returns its address.
-func startSocket(t *testing.T, maxLogSize, maxConns int) (string, *consumertest.LogsSink, *componenttest.Telemetry) {
+// socketConfig is a receiver config with the socket input on a free TCP port of 127.0.0.1, no
+// file to read, lines handed on every 20 ms.
+func socketConfig(t *testing.T) (*Config, *SocketConfig) {
 	t.Helper()
-	f := NewFactory()
-	cfg := f.CreateDefaultConfig().(*Config)
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	cfg.InputConfig.Include = []string{filepath.Join(t.TempDir(), "none.log")}
-	cfg.InputConfig.MaxLogSize = helper.ByteSize(maxLogSize)
 	sc := cfg.Socket.GetOrInsertDefault()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -118,6 +117,15 @@ func startSocket(t *testing.T, maxLogSize, maxConns int) (string, *consumertest.
 	sc.AddrConfig.Endpoint = l.Addr().String()
 	l.Close()
 	sc.FlushInterval = 20 * time.Millisecond
+	return cfg, sc
+}
+
+// startSocket starts a receiver with a TCP socket input and returns its address.
+func startSocket(t *testing.T, maxLogSize, maxConns int) (string, *consumertest.LogsSink, *componenttest.Telemetry) {
+	t.Helper()
+	f := NewFactory()
+	cfg, sc := socketConfig(t)
+	cfg.InputConfig.MaxLogSize = helper.ByteSize(maxLogSize)
 	sc.MaxConnections = maxConns
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
@@ -276,16 +284,8 @@ func (h statusHost) Report(ev *componentstatus.Event) { h.report(ev) }
 // TestSocketIdleConnectionClosed: a connection that sends nothing for idle_timeout is closed,
 // so it gives its max_connections slot to the one waiting.
 func TestSocketIdleConnectionClosed(t *testing.T) {
-	cfg := NewFactory().CreateDefaultConfig().(*Config)
-	cfg.InputConfig.Include = []string{filepath.Join(t.TempDir(), "none.log")}
-	sc := cfg.Socket.GetOrInsertDefault()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.AddrConfig.Endpoint = l.Addr().String()
-	l.Close()
-	sc.MaxConnections, sc.IdleTimeout, sc.FlushInterval = 1, 300*time.Millisecond, 20*time.Millisecond
+	cfg, sc := socketConfig(t)
+	sc.MaxConnections, sc.IdleTimeout = 1, 300*time.Millisecond
 	sink := new(consumertest.LogsSink)
 	startReceiver(t, cfg, sink)
 	idle := dial(t, sc.AddrConfig.Endpoint)
@@ -303,18 +303,10 @@ func TestSocketIdleConnectionClosed(t *testing.T) {
 // lines all connections hold in batches stay within max_buffered_bytes — not
 // max_connections × a batch of max_log_size lines — and none is lost once it takes them.
 func TestSocketBufferBoundAcrossConnections(t *testing.T) {
-	cfg := NewFactory().CreateDefaultConfig().(*Config)
-	cfg.InputConfig.Include = []string{filepath.Join(t.TempDir(), "none.log")}
+	cfg, sc := socketConfig(t)
 	cfg.InputConfig.MaxLogSize = 1024
 	cfg.Retry.InitialInterval, cfg.Retry.MaxInterval = 5*time.Millisecond, 20*time.Millisecond
-	sc := cfg.Socket.GetOrInsertDefault()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.AddrConfig.Endpoint = l.Addr().String()
-	l.Close()
-	sc.FlushInterval, sc.MaxConnections, sc.MaxBufferedBytes = 20*time.Millisecond, 8, 4096
+	sc.MaxConnections, sc.MaxBufferedBytes = 8, 4096
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
