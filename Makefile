@@ -39,7 +39,7 @@ build:
 	go build -trimpath -o $(BIN)/loadgen ./recsvc/cmd/loadgen
 	go build -trimpath -o $(BIN)/recobs-explore ./explorer/cmd/recobs-explore
 
-## run: backends, collector sidecar (and recsvc) on 127.0.0.1; Ctrl-C stops them all
+## run: backends, collector sidecar (and recsvc) on 127.0.0.1; Ctrl-C stops what it started
 run: deps build
 	scripts/run.sh
 

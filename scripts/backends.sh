@@ -188,10 +188,23 @@ case $cmd in
         kafka) stop_pid "$KAFKA_DIR/kafka.pid" kafka ;;
       esac
     done ;;
+  down)
+    # The named backends that are not running (a script starts them and, at its end, stops
+    # only those: what a developer had up stays up).
+    out=()
+    for b in "${which[@]}"; do
+      case $b in
+        es) pid_alive "$ES_DIR/es.pid" || out+=(es) ;;
+        prom) pid_alive "$PROM_DIR/prometheus.pid" || out+=(prom) ;;
+        jaeger) pid_alive "$JAEGER_DIR/jaeger.pid" || out+=(jaeger) ;;
+        kafka) pid_alive "$KAFKA_DIR/kafka.pid" || out+=(kafka) ;;
+      esac
+    done
+    echo "${out[*]}" ;;
   status)
     pid_alive "$ES_DIR/es.pid" && echo "elasticsearch: up" || echo "elasticsearch: down"
     pid_alive "$PROM_DIR/prometheus.pid" && echo "prometheus: up" || echo "prometheus: down"
     pid_alive "$JAEGER_DIR/jaeger.pid" && echo "jaeger: up" || echo "jaeger: down"
     pid_alive "$KAFKA_DIR/kafka.pid" && echo "kafka: up" || echo "kafka: down" ;;
-  *) die "usage: $0 start|stop|status [es|prom|jaeger|kafka ...]" ;;
+  *) die "usage: $0 start|stop|status|down [es|prom|jaeger|kafka ...]" ;;
 esac

@@ -4,6 +4,8 @@
 source "$(dirname "$0")/lib.sh"
 cd "$RECOBS_ROOT"
 
+# Ctrl-C stops only the backends this run started: ones a developer had up stay up.
+started=$("$RECOBS_ROOT/scripts/backends.sh" down es prom jaeger)
 "$RECOBS_ROOT/scripts/backends.sh" start
 # shellcheck disable=SC1091
 source "$RECOBS_STATE/backends.env"
@@ -18,7 +20,8 @@ cleanup() {
   stop_pid "$LOG_DIR/loadgen.pid" loadgen
   stop_pid "$LOG_DIR/recsvc.pid" recsvc
   stop_pid "$COL_DIR/collector.pid" collector
-  "$RECOBS_ROOT/scripts/backends.sh" stop
+  # shellcheck disable=SC2086
+  [[ -z $started ]] || "$RECOBS_ROOT/scripts/backends.sh" stop $started
 }
 trap cleanup INT TERM EXIT
 

@@ -4,9 +4,10 @@
 source "$(dirname "$0")/lib.sh"
 cd "$RECOBS_ROOT"
 "$RECOBS_ROOT/scripts/install-deps.sh"
-was_up=$("$RECOBS_ROOT/scripts/backends.sh" status | grep -c ': up' || true)
+started=$("$RECOBS_ROOT/scripts/backends.sh" down es prom jaeger)
 "$RECOBS_ROOT/scripts/backends.sh" start
-if [[ $was_up -lt 3 ]]; then trap '"$RECOBS_ROOT/scripts/backends.sh" stop' EXIT; fi
+# Only the backends this script started are stopped at its end.
+if [[ -n $started ]]; then trap '"$RECOBS_ROOT/scripts/backends.sh" stop $started' EXIT; fi
 source "$RECOBS_STATE/backends.env"
 # Budgets are execution counts, not durations: at a -fuzztime duration's deadline Go's fuzzing
 # coordinator can race its workers and fail a target that found nothing ("context deadline

@@ -18,9 +18,10 @@ log "drift check: the components' generated code and docs against their metadata
 "$RECOBS_ROOT/scripts/gen-metadata.sh" --check
 
 # Kafka too: the scale-out test runs two gateways behind it.
-was_up=$("$RECOBS_ROOT/scripts/backends.sh" status | grep -c ': up' || true)
+started=$("$RECOBS_ROOT/scripts/backends.sh" down es prom jaeger kafka)
 "$RECOBS_ROOT/scripts/backends.sh" start es prom jaeger kafka
-if [[ $was_up -lt 4 ]]; then trap '"$RECOBS_ROOT/scripts/backends.sh" stop es prom jaeger kafka' EXIT; fi
+# Only the backends this script started are stopped at its end.
+if [[ -n $started ]]; then trap '"$RECOBS_ROOT/scripts/backends.sh" stop $started' EXIT; fi
 # shellcheck disable=SC1091
 source "$RECOBS_STATE/backends.env"
 # The seed-style service (integration/seedservice) runs on this Python environment.
