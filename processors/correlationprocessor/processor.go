@@ -240,7 +240,7 @@ func (s *stamper) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	var matched, unmatched, evicted int64
 	var held []*waiting
 	var heldRecords []plog.LogRecord // held[i]'s record, still in ld
-	var waits []bool                 // for every record, in order: whether it leaves ld to wait
+	var heldAt []int64               // held[i]'s position among ld's records, to remove it once room is made
 	position := int64(0)             // the record's place in this request (see logschema.RecordPosition)
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
@@ -251,13 +251,13 @@ func (s *stamper) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 			lrs := sl.LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
 				lr := lrs.At(k)
-				waits = append(waits, false)
 				// A request is whole only here: records that wait leave it one by one, and
 				// the exporters' batches merge and split requests. A record the receiver
 				// gave no identity (OTLP) keeps its place in the request, so two identical
 				// records of one request stay two documents.
+				at := position
 				if _, ok := lr.Attributes().Get(recordUIDAttribute); !ok {
-					lr.Attributes().PutInt(logschema.RecordPosition, position)
+					lr.Attributes().PutInt(logschema.RecordPosition, at)
 				}
 				position++
 				if !lr.TraceID().IsEmpty() {
@@ -284,8 +284,7 @@ func (s *stamper) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 				sl.Scope().CopyTo(wsl.Scope())
 				lr.CopyTo(wsl.LogRecords().AppendEmpty())
 				w.bytes = s.sizer.LogsSize(w.logs)
-				held, heldRecords = append(held, w), append(heldRecords, lr)
-				waits[len(waits)-1] = true
+				held, heldRecords, heldAt = append(held, w), append(heldRecords, lr), append(heldAt, at)
 			}
 		}
 	}
@@ -307,22 +306,18 @@ func (s *stamper) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 			s.flagUnmatched(heldRecords[next], held[next].requestID)
 			evicted++
 		}
-		if next > 0 {
-			for i, n := 0, 0; i < len(waits) && n < next; i++ {
-				if waits[i] {
-					waits[i] = false
-					n++
-				}
-			}
-			held = held[next:]
-		}
-		visit := 0
+		held, heldAt = held[next:], heldAt[next:]
+		visit := int64(0)
 		for i := 0; i < rls.Len(); i++ {
 			sls := rls.At(i).ScopeLogs()
 			for j := 0; j < sls.Len(); j++ {
 				sls.At(j).LogRecords().RemoveIf(func(plog.LogRecord) bool {
+					wait := len(heldAt) > 0 && heldAt[0] == visit
+					if wait {
+						heldAt = heldAt[1:]
+					}
 					visit++
-					return waits[visit-1]
+					return wait
 				})
 			}
 		}
