@@ -39,6 +39,7 @@ install_apt() {
   command -v mvn >/dev/null || need+=(maven)                       # fetches Elasticsearch
   command -v gcc >/dev/null || need+=(gcc libc6-dev)               # cgo: uber/h3-go
   command -v chromium >/dev/null || need+=(chromium)                # the explorer's browser test (chromedp)
+  [[ -x /usr/sbin/logrotate ]] || need+=(logrotate)                 # the fault suite rotates a service's log with it
   [[ ${#need[@]} -eq 0 ]] && return 0
   [[ $EUID -eq 0 ]] || die "missing ${need[*]}: run as root or apt-get install them"
   log "apt-get install ${need[*]}"

@@ -215,7 +215,7 @@ func TestBackupDeletedBeforeRead(t *testing.T) {
 	}
 	p.waitStored(expect)
 	testenv.Eventually(t, 30*time.Second, func() bool {
-		return strings.Contains(col.Output(), "deleted before it was read to its end")
+		return strings.Contains(col.Output(), "log file deleted before")
 	}, "the loss must be logged")
 	n, dups := p.stored()
 	if len(dups) > 0 || n != expect {

@@ -9,14 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer/matcher"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.uber.org/zap"
 
 	"github.com/recobs/recobs/internal/testutil/testenv"
 
@@ -259,51 +257,6 @@ func TestDeletedBeforeReadIsCounted(t *testing.T) {
 	// while the collector was down are beyond what it could see, so no byte is known unread.
 	if b := again.counter(t, "recobs_json_log_bytes_lost"); b != 0 {
 		t.Fatalf("bytes lost %d, want 0 known (the file was %d bytes when deleted)", b, size)
-	}
-}
-
-// TestLedgerCountsUnreadBytes: a file the ledger saw larger than it was read, gone from
-// disk, is counted with the bytes known unread; a file read to its end is not.
-func TestLedgerCountsUnreadBytes(t *testing.T) {
-	dir := t.TempDir()
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-	match, err := matcher.New(matcher.Criteria{Include: []string{filepath.Join(dir, "*.log*")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	telemetry, err := metadata.NewTelemetryBuilder(tel.NewTelemetrySettings())
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := newFileLedger(match, []string{filepath.Join(dir, "*.log")}, 1000, zap.NewNop(), telemetry)
-	if err != nil {
-		t.Fatal(err)
-	}
-	half, whole := filepath.Join(dir, "a.log.1"), filepath.Join(dir, "b.log.2")
-	appendLines(t, half, 0, 10)
-	appendLines(t, whole, 10, 20)
-	l.reconcile(context.Background())
-	idHalf, _ := readFileID(half, 1000)
-	idWhole, _ := readFileID(whole, 1000)
-	l.handedOn(idHalf, "a.log.1", 100)
-	l.handedOn(idWhole, "b.log.2", fileSize(t, whole))
-	unread := fileSize(t, half) - 100
-	for _, p := range []string{half, whole} {
-		if err := os.Remove(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	l.reconcile(context.Background())
-	run := &collectorRun{tel: tel}
-	if got := run.counter(t, "recobs_json_log_files_lost"); got != 1 {
-		t.Errorf("files lost %d, want 1", got)
-	}
-	if got := run.counter(t, "recobs_json_log_bytes_lost"); got != unread {
-		t.Errorf("bytes lost %d, want %d", got, unread)
-	}
-	if len(l.files) != 0 {
-		t.Errorf("the ledger still holds %d files that are gone", len(l.files))
 	}
 }
 

@@ -190,7 +190,7 @@ func (r *logReceiver) emit(ctx context.Context, tokens [][]byte, fileAttrs map[s
 	for i, tok := range tokens {
 		tokens[i] = trimFlushed(tok)
 	}
-	id := r.fileIdentity(tokens[0], fileAttrs, offsets[0])
+	id := r.fileIdentity(tokens[0], fileAttrs, offsets)
 	cut := cutPieces(tokens, fileAttrs, offsets)
 	src := recordSource{attrs: r.fileRecordAttrs(fileAttrs), offsets: offsets, id: id}
 	ld := r.parseBatch(ctx, tokens, cut, src)
@@ -244,17 +244,22 @@ func cutPieces(tokens [][]byte, fileAttrs map[string]any, offsets []int64) []boo
 // fileIdentity returns the identity of the file a batch comes from, deriving it on the file's
 // first batch and keeping it among the file's attributes, which stanza persists with the
 // file's offset.
-func (r *logReceiver) fileIdentity(first []byte, fileAttrs map[string]any, offset int64) uint64 {
+func (r *logReceiver) fileIdentity(first []byte, fileAttrs map[string]any, offsets []int64) uint64 {
+	limit := int(r.cfg.InputConfig.FingerprintSize)
 	if s, ok := fileAttrs[fileIDKey].(string); ok {
 		if id, err := strconv.ParseUint(s, 16, 64); err == nil && id != 0 {
+			r.completeFirstLine(id, first, fileAttrs, offsets[0], limit)
 			return id
 		}
 	}
-	limit := int(r.cfg.InputConfig.FingerprintSize)
 	var id uint64
-	if offset == 0 {
+	if offset := offsets[0]; offset == 0 {
 		if nl := bytes.IndexByte(first, '\n'); nl >= 0 { // a record with its continuation lines
 			first = dropCR(first[:nl])
+		} else if offsets[1] == int64(len(first)) && len(first) < limit {
+			// Stanza flushed the first line before its newline came: the file's
+			// identity is this piece's until the line is complete on disk.
+			fileAttrs[firstLinePendingKey] = "true"
 		}
 		id = fileIDOfLine(first, limit)
 	} else if path, ok := fileAttrs[attrs.LogFilePath].(string); ok {
@@ -264,6 +269,25 @@ func (r *logReceiver) fileIdentity(first []byte, fileAttrs map[string]any, offse
 		fileAttrs[fileIDKey] = strconv.FormatUint(id, 16)
 	}
 	return id
+}
+
+// firstLinePendingKey marks, among a file's attributes, a file whose identity was derived from
+// a piece of its first line (flushed before its newline came).
+const firstLinePendingKey = "recobs.file.first_line_pending"
+
+// completeFirstLine tells the ledger, once a file's first line is complete on disk, that the
+// identity derived from the whole line is the file the records know as id: the ledger derives
+// identities from whole first lines, and would otherwise count this file, read to its end, as
+// one never read.
+func (r *logReceiver) completeFirstLine(id uint64, line []byte, fileAttrs map[string]any, offset int64, limit int) {
+	if _, pending := fileAttrs[firstLinePendingKey]; !pending {
+		return
+	}
+	path, _ := fileAttrs[attrs.LogFilePath].(string)
+	if whole := r.identifyAt(path, line, offset, limit); whole != 0 {
+		r.ledger.alias(whole, id)
+		delete(fileAttrs, firstLinePendingKey)
+	}
 }
 
 // identifyAt reads the first line of the file at path, once it has checked that this file
