@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 BIN   := bin
 
-.PHONY: all deps build collector metadata k8s-config check-generated run test test-faults bench lint clean backends-up backends-down
+.PHONY: all deps build images collector metadata k8s-config check-generated run test test-faults bench lint clean backends-up backends-down
 
 all: build
 
@@ -27,20 +27,16 @@ check-generated:
 	scripts/gen-collector.sh --check
 	scripts/gen-metadata.sh --check
 
-## build: the three collector distributions (sidecar, the scale-out pod's sidecar, gateway), recsvc, its load generator and the request explorer
-# The collectors are static, as ocb and the Dockerfile build them: a cgo build maps libc and
-# keeps more of the binary resident at idle.
+## build: the three collector distributions (sidecar, the scale-out pod's sidecar, gateway), recsvc, its load generator, the request explorer and the images' probe — static, in the tests' build configuration (scripts/lib.sh), so a build after `make test` compiles nothing again
 build:
-	@mkdir -p $(BIN)
-	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs ./collector
-	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs-kafka ./collector/kafka
-	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o $(BIN)/otelcol-recobs-gateway ./collector/gateway
-	go build -trimpath -o $(BIN)/recsvc ./recsvc/cmd/recsvc
-	go build -trimpath -o $(BIN)/loadgen ./recsvc/cmd/loadgen
-	go build -trimpath -o $(BIN)/recobs-explore ./explorer/cmd/recobs-explore
+	scripts/build.sh all
 
-## run: backends, collector sidecar (and recsvc) on 127.0.0.1; Ctrl-C stops what it started
-run: deps build
+## images: the sidecar and recsvc images (deploy/docker, FROM scratch) from bin/, with podman
+images:
+	scripts/build-images.sh
+
+## run: backends, collector sidecar, recsvc, load and the explorer on 127.0.0.1; installs and builds only what it runs; Ctrl-C stops what it started
+run:
 	scripts/run.sh
 
 ## test: lint, drift check, unit and integration tests against the real backends

@@ -26,32 +26,49 @@ disable_prometheus_service() {
   return 0
 }
 
+# apt_install PACKAGE...: installs Debian packages (as root), never starting a service.
+apt_install() {
+  [[ $# -eq 0 ]] && return 0
+  [[ $EUID -eq 0 ]] || die "missing $*: run as root or apt-get install them"
+  log "apt-get install $* (~1 min)"
+  # Debian's prometheus package would start a system service bound to 0.0.0.0:9090; we only
+  # ever run the binary by hand on 127.0.0.1, so deny service starts while installing.
+  local policy=/usr/sbin/policy-rc.d created=0
+  if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' > $policy; chmod +x $policy; created=1; fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  [[ $created -eq 1 ]] && rm -f $policy
+  return 0
+}
+
+# What `make run` needs from Debian.
 install_apt() {
   disable_prometheus_service
   local need=()
   command -v prometheus >/dev/null || need+=(prometheus)
   command -v promtool >/dev/null || need+=(prometheus)
-  command -v wrk >/dev/null || need+=(wrk)
   command -v unzip >/dev/null || need+=(unzip)
   command -v curl >/dev/null || need+=(curl)
   command -v setpriv >/dev/null || need+=(util-linux)
   command -v java >/dev/null || need+=(openjdk-17-jre-headless)   # Elasticsearch's JVM
   command -v mvn >/dev/null || need+=(maven)                       # fetches Elasticsearch
   command -v gcc >/dev/null || need+=(gcc libc6-dev)               # cgo: uber/h3-go
+  apt_install "${need[@]}"
+  disable_prometheus_service
+}
+
+# What only the tests need from Debian.
+install_apttest() {
+  local need=()
+  command -v wrk >/dev/null || need+=(wrk)
   command -v chromium >/dev/null || need+=(chromium)                # the explorer's browser test (chromedp)
   [[ -x /usr/sbin/logrotate ]] || need+=(logrotate)                 # the fault suite rotates a service's log with it
-  [[ ${#need[@]} -eq 0 ]] && return 0
-  [[ $EUID -eq 0 ]] || die "missing ${need[*]}: run as root or apt-get install them"
-  log "apt-get install ${need[*]}"
-  # Debian's prometheus package would start a system service bound to 0.0.0.0:9090; we only
-  # ever run the binary by hand on 127.0.0.1, so deny service starts while installing.
-  local policy=/usr/sbin/policy-rc.d created=0
-  if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' > $policy; chmod +x $policy; created=1; fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  [[ $created -eq 1 ]] && rm -f $policy
-  disable_prometheus_service
-  return 0
+  # The pod test (integration/pod): podman with runc (crun fails on this kind of machine) and
+  # catatonit, the pause process of a pod's infra container.
+  command -v podman >/dev/null || need+=(podman)
+  command -v runc >/dev/null || need+=(runc)
+  command -v catatonit >/dev/null || [[ -x /usr/libexec/podman/catatonit ]] || need+=(catatonit)
+  apt_install "${need[@]}"
 }
 
 install_tools() {
@@ -73,11 +90,23 @@ install_jaeger() { "$RECOBS_ROOT/scripts/build-jaeger.sh" >/dev/null; }
 # The seed-style service's Python environment (structlog, the OTel SDK): integration/seedservice.
 install_python() { "$RECOBS_ROOT/scripts/install-python.sh" >/dev/null; }
 
-parts=("$@"); [[ ${#parts[@]} -gt 0 ]] || parts=(apt tools es jaeger kafka python)
+# What each part does, and how long it takes on a fresh 2-core machine.
+declare -A about=(
+  [apt]="Debian packages for make run: Prometheus, a JVM, Maven, gcc (~1 min)"
+  [apttest]="Debian packages for the tests: wrk, chromium, logrotate, podman (~1 min)"
+  [tools]="ocb and mdatagen, from the Go module proxy (~1 min)"
+  [es]="Elasticsearch 8.19 from Maven Central (~1 min)"
+  [jaeger]="Jaeger $JAEGER_VERSION, built from the Go module proxy (~8 min, once)"
+  [kafka]="Kafka $KAFKA_VERSION from Maven Central (~30 s)"
+  [python]="the seed-style service's Python environment, from PyPI (~30 s)"
+  [bench]="telemetrygen and the reference collector (~5 min)"
+)
+parts=("$@"); [[ ${#parts[@]} -gt 0 ]] || parts=(apt apttest tools es jaeger kafka python)
 for p in "${parts[@]}"; do
+  [[ -n ${about[$p]:-} ]] || die "no part $p; parts: ${!about[*]}"
   start=$(date +%s)
-  "install_$p"
+  "install_$p" || die "installing $p failed (above); retry with: scripts/install-deps.sh $p"
   took=$(( $(date +%s) - start ))
-  (( took > 2 )) && log "install $p took ${took}s"
+  (( took > 2 )) && log "$p ready after ${took}s"
 done
 exit 0

@@ -13,7 +13,7 @@ m2="${MAVEN_REPO:-$HOME/.m2/repository}"
 for v in $ES_VERSIONS; do
   zip="$m2/org/elasticsearch/distribution/integ-test-zip/elasticsearch/$v/elasticsearch-$v.zip"
   if [[ ! -f "$zip" ]]; then
-    log "fetching elasticsearch $v integ-test-zip from Maven Central"
+    log "fetching elasticsearch $v integ-test-zip from Maven Central (~1 min)"
     mvn -q -B dependency:get -Dartifact="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$v:zip" \
       -Dtransitive=false >&2 || { log "elasticsearch $v not served; trying an older patch"; continue; }
   fi

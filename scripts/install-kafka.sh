@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 dir="$RECOBS_CACHE/kafka-$KAFKA_VERSION"
 if [[ ! -f "$dir/.complete" ]]; then
   command -v mvn >/dev/null && command -v java >/dev/null || "$RECOBS_ROOT/scripts/install-deps.sh" apt
-  log "fetching Kafka $KAFKA_VERSION from Maven Central"
+  log "fetching Kafka $KAFKA_VERSION from Maven Central (~30 s)"
   mkdir -p "$dir"
   sed "s#<version>4.1.1</version>#<version>$KAFKA_VERSION</version>#" "$RECOBS_ROOT/deploy/backends/kafka-pom.xml" > "$dir/pom.xml"
   rm -rf "$dir/lib"

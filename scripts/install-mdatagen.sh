@@ -5,7 +5,7 @@ version=$(awk '$1=="require" && $2=="go.opentelemetry.io/collector/cmd/mdatagen"
 [[ -n $version ]] || die "tools/go.mod does not pin mdatagen"
 bin="$RECOBS_CACHE/tools/mdatagen-$version"
 if [[ ! -x $bin ]]; then
-  log "building mdatagen $version"
+  log "building mdatagen $version (~1 min)"
   mkdir -p "$(dirname "$bin")"
   go build -C "$RECOBS_ROOT/tools" -o "$bin.tmp" go.opentelemetry.io/collector/cmd/mdatagen
   mv "$bin.tmp" "$bin"

@@ -9,7 +9,7 @@ RECOBS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ $EUID -eq 0 ]]; then RECOBS_CACHE="${RECOBS_CACHE:-/var/cache/recobs}"; else RECOBS_CACHE="${RECOBS_CACHE:-$HOME/.cache/recobs}"; fi
 RECOBS_STATE="${RECOBS_STATE:-/tmp/recobs}"
 
-JAEGER_VERSION="${JAEGER_VERSION:-v1.76.0}"
+JAEGER_VERSION="${JAEGER_VERSION:-v1.75.0}"  # the newest approved release (v1.76.0 is served, not approved)
 ES_VERSIONS="${ES_VERSIONS:-8.19.7 8.19.6 8.19.5 8.19.4 8.19.3 8.19.2 8.19.1 8.19.0}"
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
 KAFKA_PORT="${KAFKA_PORT:-19092}"
@@ -21,6 +21,22 @@ PROM_PORT="${PROM_PORT:-9090}"
 JAEGER_QUERY_PORT="${JAEGER_QUERY_PORT:-16686}"
 JAEGER_OTLP_GRPC_PORT="${JAEGER_OTLP_GRPC_PORT:-14317}"
 JAEGER_OTLP_HTTP_PORT="${JAEGER_OTLP_HTTP_PORT:-14318}"
+
+# One build configuration for the tests, `make build`, the images and the throwaway builds
+# (ocb's, Jaeger's), so each reuses what the others compiled — a second configuration would
+# compile the collector's ~1,000 packages again: cgo on (recsvc's H3 index is C), Go's own DNS
+# resolver and user lookup (netgo, osusergo: no libc lookups at run time), no paths of this
+# machine in the binaries. Binaries are linked static (RECOBS_STATIC_LDFLAGS; the images are
+# FROM scratch): a link flag, so the compiled packages are the tests' own.
+RECOBS_BUILD_TAGS="netgo,osusergo"
+export CGO_ENABLED=1
+export GOFLAGS="${GOFLAGS:--trimpath -tags=$RECOBS_BUILD_TAGS}"
+RECOBS_STATIC_LDFLAGS="-s -w -linkmode=external -extldflags=-static"
+
+# podman's settings for the project's pod (deploy/podman/containers.conf), and the images' tag
+# (the one deploy/k8s/recobs.yaml names).
+export CONTAINERS_CONF="${CONTAINERS_CONF:-$RECOBS_ROOT/deploy/podman/containers.conf}"
+RECOBS_IMAGE_TAG="${RECOBS_IMAGE_TAG:-0.1.0}"
 
 GOBIN_DIR="$(go env GOPATH)/bin"
 export PATH="$GOBIN_DIR:$PATH"

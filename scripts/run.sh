@@ -4,6 +4,11 @@
 source "$(dirname "$0")/lib.sh"
 cd "$RECOBS_ROOT"
 
+# Only what this run needs: no test tools, no Kafka, no Python; binaries built in the tests'
+# configuration, so after `make test` the build is a link.
+"$RECOBS_ROOT/scripts/install-deps.sh" apt es jaeger
+"$RECOBS_ROOT/scripts/build.sh" run
+
 # Ctrl-C stops only the backends this run started: ones a developer had up stay up.
 started=$("$RECOBS_ROOT/scripts/backends.sh" down es prom jaeger)
 "$RECOBS_ROOT/scripts/backends.sh" start

@@ -30,6 +30,15 @@ RECOBS_BACKENDS=required go test -count=1 -timeout 10m \
   -run 'TestNoStatusDropsABatch|TestOneBadSampleDoesNotRejectTheBatch|TestBodyLimitSplitsTheRequest|TestSocket|TestOverLongLine|TestRotationWhileStopped|TestDeletedBeforeReadIsCounted|TestRecordUIDIsTheLineNotTheRead|TestRefusedFlush|TestExpiringSeries|TestShutdownCountsWhatItCannotRelease' \
   ./exporters/... ./receivers/... ./processors/... ./connectors/...
 
-log "fault-injection suite"
-RECOBS_BACKENDS=required go test -tags faults -count=1 -timeout 20m -v ./integration/faults/... 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)'
+# The slow checks, here rather than in make test: contrib's prometheus receiver (all of
+# Prometheus's service discovery, ~800 packages to compile) for the conformance test.
+log "conformance: prometheus_scrape against contrib's prometheus receiver (first run: ~5 min to compile contrib's)"
+go test -tags "$RECOBS_BUILD_TAGS,conformance" -count=1 ./receivers/promscrapereceiver/conformance/
+
+log "the pod for real: images FROM scratch, podman kube play of deploy/k8s (~1 min)"
+RECOBS_BACKENDS=required go test -tags "$RECOBS_BUILD_TAGS,pod" -count=1 -timeout 10m -v ./integration/pod/ 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)'
+[[ ${PIPESTATUS[0]} -eq 0 ]] || die "the pod test failed (above); retry with: make test-faults"
+
+log "fault-injection suite (~8 min)"
+RECOBS_BACKENDS=required go test -tags "$RECOBS_BUILD_TAGS,faults" -count=1 -timeout 20m -v ./integration/faults/... 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)'
 exit "${PIPESTATUS[0]}"

@@ -7,7 +7,6 @@ import (
 	healthcheckv2extension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckv2extension"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	kafkareceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/kafkareceiver"
-	prometheusreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver"
 	redconnector "github.com/recobs/recobs/connectors/redconnector"
 	elasticsearchexporter "github.com/recobs/recobs/exporters/elasticsearchexporter"
 	prometheusexporter "github.com/recobs/recobs/exporters/prometheusexporter"
@@ -66,7 +65,6 @@ func components() (otelcol.Factories, error) {
 		otlpreceiver.NewFactory(),
 		jsonlogreceiver.NewFactory(),
 		promscrapereceiver.NewFactory(),
-		prometheusreceiver.NewFactory(),
 		kafkareceiver.NewFactory(),
 	)
 	if err != nil {
@@ -76,7 +74,6 @@ func components() (otelcol.Factories, error) {
 		otlpreceiver.NewFactory().Type():       "go.opentelemetry.io/collector/receiver/otlpreceiver v0.165.0",
 		jsonlogreceiver.NewFactory().Type():    "github.com/recobs/recobs v0.0.0",
 		promscrapereceiver.NewFactory().Type(): "github.com/recobs/recobs v0.0.0",
-		prometheusreceiver.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver v0.165.1",
 		kafkareceiver.NewFactory().Type():      "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/kafkareceiver v0.165.1",
 	})
 

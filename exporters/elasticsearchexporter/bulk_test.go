@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/recobs/recobs/internal/testutil/testenv"
@@ -118,10 +118,7 @@ func TestBulkSplitRealElasticsearch(t *testing.T) {
 	cfg.DeadLetterIndex = prefix + "-dead-letter"
 	cfg.Template = TemplateConfig{Name: prefix, Shards: 1, Replicas: 0}
 	cfg.BulkMaxBytes = 8192
-	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{url}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	es := testenv.ElasticsearchAPI(t, url)
 	t.Cleanup(func() { cleanupIndices(es, prefix) })
 	exp := startExporter(t, cfg)
 	if err := exp.pushLogs(context.Background(), logsAt(manyRecords(300, 100)...)); err != nil {
@@ -133,7 +130,7 @@ func TestBulkSplitRealElasticsearch(t *testing.T) {
 	}
 }
 
-func cleanupIndices(es *elasticsearch.Client, prefix string) {
+func cleanupIndices(es *esapi.API, prefix string) {
 	if res, err := es.Indices.Delete([]string{prefix + "*"}); err == nil {
 		res.Body.Close()
 	}

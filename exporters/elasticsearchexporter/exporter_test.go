@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exportertest"
@@ -74,10 +74,7 @@ func TestRealElasticsearch(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{url}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	es := testenv.ElasticsearchAPI(t, url)
 	t.Cleanup(func() {
 		if res, err := es.Indices.Delete([]string{prefix + "*"}); err == nil {
 			res.Body.Close()
@@ -228,7 +225,7 @@ func TestPartialBulkRetry(t *testing.T) {
 	}
 }
 
-func refresh(t *testing.T, es *elasticsearch.Client, index string) {
+func refresh(t *testing.T, es *esapi.API, index string) {
 	t.Helper()
 	res, err := es.Indices.Refresh(es.Indices.Refresh.WithIndex(index))
 	if err != nil {
@@ -237,7 +234,7 @@ func refresh(t *testing.T, es *elasticsearch.Client, index string) {
 	res.Body.Close()
 }
 
-func count(t *testing.T, es *elasticsearch.Client, index, query string) int {
+func count(t *testing.T, es *esapi.API, index, query string) int {
 	t.Helper()
 	opts := []func(*esCountRequest){es.Count.WithIndex(index)}
 	if query != "" {

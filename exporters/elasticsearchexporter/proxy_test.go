@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -65,10 +65,7 @@ func TestNoStatusDropsABatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{esURL}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	es := testenv.ElasticsearchAPI(t, esURL)
 	for _, status := range []int{400, 401, 404, 408, 429, 502, 503} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			proxy := &flakyProxy{next: httputil.NewSingleHostReverseProxy(target), status: status, fail: 3}
@@ -132,7 +129,7 @@ func TestNoStatusDropsABatch(t *testing.T) {
 
 // tryCount counts the documents of index after a refresh; false while Elasticsearch cannot
 // answer yet.
-func tryCount(es *elasticsearch.Client, index string) (int, bool) {
+func tryCount(es *esapi.API, index string) (int, bool) {
 	if res, err := es.Indices.Refresh(es.Indices.Refresh.WithIndex(index)); err == nil {
 		res.Body.Close()
 	}

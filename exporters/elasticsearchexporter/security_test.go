@@ -25,7 +25,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configauth"
 	"go.opentelemetry.io/collector/config/configopaque"
@@ -180,10 +179,7 @@ func TestTLSAndCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	prefix := testenv.UniqueName("recobs-tls-")
-	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{esURL}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	es := testenv.ElasticsearchAPI(t, esURL)
 	t.Cleanup(func() { cleanupIndices(es, prefix) })
 
 	core, logs := observer.New(zap.DebugLevel)

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
@@ -32,10 +31,7 @@ func TestMain(m *testing.M) {
 // TestElasticsearchRoundTrip shows the real server passes go-elasticsearch's product check
 // with no shim, and serves composable index templates, _bulk, _count and _search.
 func TestElasticsearchRoundTrip(t *testing.T) {
-	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{ElasticsearchURL(t)}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	es := ElasticsearchAPI(t, ElasticsearchURL(t))
 	name := UniqueName("testenv-")
 	t.Cleanup(func() {
 		if res, err := es.Indices.Delete([]string{name + "-*"}); err == nil {

@@ -112,6 +112,7 @@ func (q *SpanQueue) run() {
 		select {
 		case <-q.batchReady:
 		case <-tick.C:
+			q.pingWhileFailing()
 		case ack := <-q.flushReq:
 			q.exportPending()
 			close(ack)
@@ -124,6 +125,33 @@ func (q *SpanQueue) run() {
 			return
 		}
 		q.exportPending()
+	}
+}
+
+// pinger is an exporter that can check its receiver without spans (WireExporter).
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// pingWhileFailing checks, when exports have failed and no span waits to go, whether the
+// receiver is back: health follows exports, and without spans to export an idle service
+// would stay unhealthy (not ready, so without the traffic that would make spans) forever.
+func (q *SpanQueue) pingWhileFailing() {
+	p, ok := q.exporter.(pinger)
+	if !ok || q.failingSince.Load() == 0 {
+		return
+	}
+	q.mu.Lock()
+	idle := len(q.pending) == 0
+	q.mu.Unlock()
+	if !idle {
+		return // the export of what waits tells
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), q.timeout)
+	defer cancel()
+	if p.Ping(ctx) == nil {
+		q.lastOK.Store(time.Now().UnixNano())
+		q.failingSince.Store(0)
 	}
 }
 

@@ -221,3 +221,44 @@ func BenchmarkRequestSpans(b *testing.B) {
 		b.Fatalf("%d of %d spans dropped: the benchmark skipped work", st.Dropped, st.Ended)
 	}
 }
+
+// pingingExporter fails exports and answers pings while down is false.
+type pingingExporter struct {
+	mu   sync.Mutex
+	down bool
+}
+
+func (p *pingingExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down {
+		return errors.New("collector down")
+	}
+	return nil
+}
+
+func (p *pingingExporter) Ping(context.Context) error {
+	return p.ExportSpans(context.Background(), nil)
+}
+
+func (p *pingingExporter) Shutdown(context.Context) error { return nil }
+
+// TestIdleQueueNoticesTheReceiverIsBack: after failed exports, a service that makes no more
+// spans (not ready, so no traffic) turns healthy again once its receiver answers a ping.
+func TestIdleQueueNoticesTheReceiverIsBack(t *testing.T) {
+	exp := &pingingExporter{down: true}
+	q := NewSpanQueue(exp, SpanQueueOptions{Interval: 5 * time.Millisecond})
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(q))
+	defer tp.Shutdown(context.Background())
+	_, s := tp.Tracer("t").Start(context.Background(), "x")
+	s.End()
+	_ = q.ForceFlush(context.Background())
+	later := func() bool { return q.Healthy(time.Now().Add(2*time.Minute), time.Minute) }
+	if later() {
+		t.Fatal("a failed export must make it unhealthy once the grace has passed")
+	}
+	exp.mu.Lock()
+	exp.down = false
+	exp.mu.Unlock()
+	testenv.Eventually(t, 10*time.Second, later, "the receiver is back, no span waits: the queue must notice without new spans")
+}

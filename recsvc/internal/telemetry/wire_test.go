@@ -523,3 +523,27 @@ func TestWireEncodingRandomSpans(t *testing.T) {
 	}
 	_ = stock.Shutdown(context.Background())
 }
+
+// TestWirePingReachesTheReceiver: a ping is one OTLP export with no spans, answered by a
+// receiver that is up and failing when none listens.
+func TestWirePingReachesTheReceiver(t *testing.T) {
+	srv, addr := startTraceServer(t, 0)
+	exp, err := NewWireExporter(WireConfig{Endpoint: addr, Insecure: true, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Shutdown(context.Background())
+	if err := exp.Ping(context.Background()); err != nil {
+		t.Fatalf("ping of a receiver that is up: %v", err)
+	}
+	srv.mu.Lock()
+	if len(srv.requests) != 1 || len(srv.requests[0].ResourceSpans) != 0 {
+		t.Errorf("want one export with no spans, got %d requests", len(srv.requests))
+	}
+	srv.mu.Unlock()
+	nobody := exporterToNobody(t, time.Second)
+	defer nobody.Shutdown(context.Background())
+	if err := nobody.Ping(context.Background()); err == nil {
+		t.Fatal("a ping to nobody succeeded")
+	}
+}

@@ -17,6 +17,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -150,6 +151,15 @@ func withoutUserinfo(endpoint string) string {
 	return out
 }
 
+// sidecarReconnect is how often gRPC tries the sidecar again while it is down. gRPC's default
+// backs off to 2 minutes: after a sidecar restart (a rollout, a crash) recsvc's spans would wait
+// that long and recsvc would stay not ready (its readiness follows span export). The sidecar
+// is on loopback, where a refused connect costs microseconds: try every 2 s at most.
+var sidecarReconnect = grpc.ConnectParams{
+	Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+	MinConnectTimeout: 5 * time.Second,
+}
+
 // NewWireExporter connects lazily (gRPC dials in the background): a sidecar that is not up
 // yet only fails exports, which the span queue counts.
 func NewWireExporter(cfg WireConfig) (*WireExporter, error) {
@@ -168,7 +178,7 @@ func NewWireExporter(cfg WireConfig) (*WireExporter, error) {
 		}
 		creds = credentials.NewTLS(tlsCfg)
 	}
-	conn, err := grpc.NewClient(cfg.Endpoint, grpc.WithTransportCredentials(creds))
+	conn, err := grpc.NewClient(cfg.Endpoint, grpc.WithTransportCredentials(creds), grpc.WithConnectParams(sidecarReconnect))
 	if err != nil {
 		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT: %w", err)
 	}
@@ -218,6 +228,24 @@ func (x *WireExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 		}
 		wait = min(2*wait, time.Second)
 	}
+}
+
+// Ping sends one export with no spans (a valid OTLP request the receiver answers at once): the
+// span queue calls it when exports have failed and no span is waiting, so a sidecar that is
+// back is noticed without traffic — an idle recsvc would otherwise stay not ready, and a
+// not-ready recsvc gets no traffic.
+func (x *WireExporter) Ping(ctx context.Context) error {
+	if x.closed.Load() {
+		return errExporterClosed
+	}
+	ctx, cancel := context.WithTimeout(ctx, x.timeout)
+	defer cancel()
+	if x.headers != nil {
+		ctx = metadata.NewOutgoingContext(ctx, x.headers)
+	}
+	var req rawMessage
+	var resp coltracepb.ExportTraceServiceResponse
+	return x.conn.Invoke(ctx, exportMethod, &req, &resp, x.callOps...)
 }
 
 // retryable: the codes the OTLP specification says to retry (ResourceExhausted only when the
