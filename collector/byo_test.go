@@ -10,8 +10,8 @@ import (
 	"github.com/recobs/recobs/internal/testutil/testenv"
 )
 
-// TestBuildYourOwnDistribution does what the README's "Build your own distribution with ocb"
-// tells a team to do, from an empty directory: the README's builder config (every one of our
+// TestBuildYourOwnDistribution does what docs/build-your-own.md tells a team to do, from an
+// empty directory: its builder config (every one of our
 // components), ocb, a binary that lists them. Only the replace directive is the test's: the
 // module is this checkout, not a published version.
 func TestBuildYourOwnDistribution(t *testing.T) {
@@ -25,14 +25,14 @@ func TestBuildYourOwnDistribution(t *testing.T) {
 		}
 		t.Skip("ocb (the builder) is not on PATH")
 	}
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/build-your-own.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, after, ok := strings.Cut(string(readme), "In your own `builder-config.yaml`:\n\n```yaml\n")
 	block, _, ok2 := strings.Cut(after, "```")
 	if !ok || !ok2 {
-		t.Fatal("README.md: the builder config of \"Build your own distribution with ocb\" is not where it was")
+		t.Fatal("docs/build-your-own.md: the builder config is not where it was")
 	}
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -48,7 +48,7 @@ func TestBuildYourOwnDistribution(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ocb on the README's builder config: %v\n%s", err, out)
+		t.Fatalf("ocb on docs/build-your-own.md's builder config: %v\n%s", err, out)
 	}
 	out, err := exec.Command(filepath.Join(dir, "dist", "otelcol-mine"), "components").CombinedOutput()
 	if err != nil {
@@ -57,7 +57,7 @@ func TestBuildYourOwnDistribution(t *testing.T) {
 	for _, typ := range []string{"json_log", "prometheus_scrape", "log_category", "request_correlation", "red_metrics",
 		"recobs_elasticsearch", "recobs_prometheus"} {
 		if !strings.Contains(string(out), "name: "+typ+"\n") {
-			t.Errorf("the distribution built from the README lacks %s:\n%s", typ, out)
+			t.Errorf("the distribution built from docs/build-your-own.md lacks %s:\n%s", typ, out)
 		}
 	}
 }
