@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need on a fresh machine; idempotent and quick when
-# everything is there. Parts: apt (prometheus, wrk, unzip, curl), tools (ocb), es, jaeger, kafka,
+# everything is there. Parts: apt (what make run needs: prometheus, a JVM, maven, gcc), apttest
+# (what the tests need: wrk, chromium, logrotate, podman), tools (ocb), es, jaeger, kafka,
 # python (the seed-style service's virtual environment); and
 # bench (telemetrygen, the reference collector), which only `make bench` asks for.
 #   install-deps.sh            everything but bench
@@ -68,6 +69,7 @@ install_apttest() {
   command -v podman >/dev/null || need+=(podman)
   command -v runc >/dev/null || need+=(runc)
   command -v catatonit >/dev/null || [[ -x /usr/libexec/podman/catatonit ]] || need+=(catatonit)
+  [[ -f /etc/ssl/certs/ca-certificates.crt ]] || need+=(ca-certificates)   # the images' CA bundle
   apt_install "${need[@]}"
 }
 
