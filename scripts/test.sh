@@ -7,7 +7,7 @@ cd "$RECOBS_ROOT"
 
 "$RECOBS_ROOT/scripts/install-deps.sh"
 
-log "lint"
+log "lint: gofmt and go vet (first run on 2 cores: compiles every package, ~3 min)"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 [[ -z "$unformatted" ]] || die "gofmt needed: $unformatted"
 go vet ./...
@@ -28,10 +28,10 @@ source "$RECOBS_STATE/backends.env"
 RECOBS_SEED_PYTHON=$("$RECOBS_ROOT/scripts/install-python.sh")
 export RECOBS_SEED_PYTHON
 
-log "go test -race: the packages with concurrent state"
+log "go test -race: the packages with concurrent state (first run: ~3 min)"
 # (Not the scrape receiver's conformance test: it has no concurrent state of ours, and under
 # -race it would build all of contrib's prometheus receiver again, minutes on a fresh machine.)
 RECOBS_BACKENDS=required go test -race -count=1 -timeout 10m $(go list ./processors/... ./connectors/... ./receivers/... ./recsvc/... ./explorer/... ./internal/contract/jsonenc/... | grep -v '/conformance$')
 
-log "go test (real backends required)"
+log "go test (real backends required; ~3 min)"
 RECOBS_BACKENDS=required go test -count=1 -timeout 20m ${GOTEST_FLAGS:-} ./...
