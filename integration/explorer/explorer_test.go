@@ -79,9 +79,29 @@ func TestExplorerInABrowser(t *testing.T) {
 		}
 		res.Body.Close()
 	}
-	for i := range 20 {
-		send(fmt.Sprintf("%s-bg-%02d", run, i), fmt.Sprintf("lat=37.77%02d&lng=-122.4194&radius_km=2&user_id=%d", i, i), "")
+	// A counter's first sample is where Prometheus starts counting: requests that all land
+	// before the first RED flush or scrape never show as a rate. Background traffic goes on until both
+	// the RED series and the seed's scraped ones have grown in Prometheus.
+	grown := func(q string) bool {
+		var r struct {
+			Data struct {
+				Result []struct {
+					Value []any `json:"value"`
+				} `json:"result"`
+			} `json:"data"`
+		}
+		if proctest.GetJSON(promURL+"/api/v1/query?query="+url.QueryEscape("sum(increase("+q+"[1m])) > 0"), &r) != nil {
+			return false
+		}
+		return len(r.Data.Result) == 1
 	}
+	bg := 0
+	testenv.Eventually(t, 60*time.Second, func() bool {
+		send(fmt.Sprintf("%s-bg-%02d", run, bg), fmt.Sprintf("lat=37.77%02d&lng=-122.4194&radius_km=2&user_id=%d", bg%100, bg), "")
+		bg++
+		return grown(fmt.Sprintf("red_requests_total{instance=%q}", run)) && grown(fmt.Sprintf("recommendation_requests_total{instance=%q}", recsvcAddr))
+	}, "Prometheus: want the RED and the seed's request counters to grow")
+	// The three last: the requests page lists the newest.
 	send(rid["valid"], "lat=37.7749&lng=-122.4194&radius_km=2&user_id=7", "")
 	send(rid["invalid"], "lat=123&lng=0", "")
 	send(rid["failing"], "lat=37.7749&lng=-122.4194&radius_km=2&user_id=8", "error")
@@ -133,11 +153,17 @@ func TestExplorerInABrowser(t *testing.T) {
 		lines, spans, _, _ := pageOf(rid["valid"])
 		return lines >= 1 && spans == 4
 	}, "the valid request's page: want its log line and 4 spans")
+	// The charts are rates over Prometheus' evaluation steps (10 s on this page's 20-minute
+	// window): a rate needs two samples inside one step, so on a fast machine the trace can be
+	// in Jaeger before the charts have a point. Reload until they do.
+	testenv.Eventually(t, 60*time.Second, func() bool {
+		if chromedp.Do(ctx, chromedp.Navigate(base+"/requests/"+rid["valid"])) != nil {
+			return false
+		}
+		points, err := chromedp.Run(ctx, chromedp.Evaluate[int](`Math.max(0, ...Array.from(document.querySelectorAll("svg.chart")).map(s => +s.dataset.points))`))
+		return err == nil && points > 0
+	}, "the valid request's page: want its charts to have points")
 	screenshot(t, ctx, filepath.Join(shots, "request-valid.png"))
-	chartPoints, err := chromedp.Run(ctx, chromedp.Evaluate[int](`Math.max(0, ...Array.from(document.querySelectorAll("svg.chart")).map(s => +s.dataset.points))`))
-	if err != nil || chartPoints == 0 {
-		t.Errorf("the request page's charts have no points (%v)", err)
-	}
 	testenv.Eventually(t, 30*time.Second, func() bool {
 		lines, _, exception, _ := pageOf(rid["failing"])
 		return lines >= 2 && strings.Contains(exception, "injected fault")
@@ -164,10 +190,17 @@ func TestExplorerInABrowser(t *testing.T) {
 	}
 
 	// The overview: the dashboard's panels with points.
-	testenv.Eventually(t, 30*time.Second, func() bool {
+	var panels string // each panel's title and points, for the failure message
+	defer func() {
+		if t.Failed() {
+			t.Logf("the overview's panels when last loaded: %s", panels)
+		}
+	}()
+	testenv.Eventually(t, 60*time.Second, func() bool {
 		if chromedp.Do(ctx, chromedp.Navigate(base+"/overview?minutes=15")) != nil {
 			return false
 		}
+		panels, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("svg.chart")).map(s => s.getAttribute("aria-label") + ": " + s.dataset.points).join("; ") + " | problems: " + Array.from(document.querySelectorAll(".problem")).map(e => e.textContent).join(" ")`))
 		withPoints, err := chromedp.Run(ctx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll("svg.chart")).filter(s => +s.dataset.points > 0).length`))
 		return err == nil && withPoints >= 3
 	}, "the overview: want at least 3 panels with points")
