@@ -14,7 +14,9 @@ type panel struct {
 }
 
 // dashboardPanels reads the panels of deploy/grafana/recobs-dashboard.json in order, each
-// under the row it follows.
+// under the row it follows. A target whose unit a field override changes (the click-through
+// rate beside the inference time: a ratio on a panel of seconds) becomes a panel of its own,
+// titled by its legend, since the explorer's charts have one axis.
 func dashboardPanels(raw []byte) ([]panel, error) {
 	var d struct {
 		Panels []struct {
@@ -24,9 +26,21 @@ func dashboardPanels(raw []byte) ([]panel, error) {
 				Defaults struct {
 					Unit string `json:"unit"`
 				} `json:"defaults"`
+				Overrides []struct {
+					Matcher struct {
+						ID      string `json:"id"`
+						Options string `json:"options"`
+					} `json:"matcher"`
+					Properties []struct {
+						ID    string `json:"id"`
+						Value any    `json:"value"`
+					} `json:"properties"`
+				} `json:"overrides"`
 			} `json:"fieldConfig"`
 			Targets []struct {
-				Expr string `json:"expr"`
+				RefID  string `json:"refId"`
+				Expr   string `json:"expr"`
+				Legend string `json:"legendFormat"`
 			} `json:"targets"`
 		} `json:"panels"`
 	}
@@ -40,15 +54,33 @@ func dashboardPanels(raw []byte) ([]panel, error) {
 			section = p.Title
 			continue
 		}
+		unitOf := map[string]string{} // refId → its overridden unit
+		for _, o := range p.FieldConfig.Overrides {
+			for _, prop := range o.Properties {
+				if u, ok := prop.Value.(string); ok && prop.ID == "unit" && o.Matcher.ID == "byFrameRefID" {
+					unitOf[o.Matcher.Options] = u
+				}
+			}
+		}
 		pn := panel{Section: section, Title: p.Title, Unit: p.FieldConfig.Defaults.Unit}
+		var own []panel
 		for _, t := range p.Targets {
-			if t.Expr != "" {
+			switch u, ok := unitOf[t.RefID]; {
+			case t.Expr == "":
+			case ok && u != pn.Unit:
+				title := t.Legend
+				if title == "" {
+					title = t.Expr
+				}
+				own = append(own, panel{Section: section, Title: p.Title + ": " + title, Unit: u, Exprs: []string{t.Expr}})
+			default:
 				pn.Exprs = append(pn.Exprs, t.Expr)
 			}
 		}
 		if len(pn.Exprs) > 0 {
 			out = append(out, pn)
 		}
+		out = append(out, own...)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("dashboard: no panel with a query")

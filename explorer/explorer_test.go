@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -226,5 +227,48 @@ func TestLinksCarryNoCredentials(t *testing.T) {
 	}
 	if !strings.Contains(s.cfg.JaegerURL, secret) {
 		t.Fatal("the query API URL keeps its credentials: the client sends them as basic auth")
+	}
+}
+
+// TestOverriddenUnitIsItsOwnPanel: the click-through rate, a ratio on the inference-time
+// panel (seconds), is drawn on a chart of its own in percent, not on the seconds axis.
+func TestOverriddenUnitIsItsOwnPanel(t *testing.T) {
+	panels, err := dashboardPanels(grafana.Dashboard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ml, ctr *panel
+	for i := range panels {
+		switch panels[i].Title {
+		case "ML Model Performance":
+			ml = &panels[i]
+		case "ML Model Performance: Click-Through Rate":
+			ctr = &panels[i]
+		}
+	}
+	if ml == nil || ctr == nil || ml.Unit != "s" || ctr.Unit != "percentunit" || strings.Join(ctr.Exprs, ";") != "recommendation_ctr" ||
+		slices.Contains(ml.Exprs, "recommendation_ctr") {
+		t.Fatalf("ML panel %+v, CTR panel %+v", ml, ctr)
+	}
+}
+
+// TestClicksOnTheRequestPage: the request's recommendation_click lines are listed as its
+// clicks, with the place, position, delay and the click's own trace.
+func TestClicksOnTheRequestPage(t *testing.T) {
+	line := func(event string, attrs map[string]any) map[string]any {
+		return map[string]any{"@timestamp": "2026-11-28T10:00:00.000Z", "event": event, "log.level": "info", "request_id": "req-7",
+			"trace.id": "0e14dd27688f7aa67609e79189429dc0", "attributes": attrs}
+	}
+	es := &fakeES{lines: []map[string]any{
+		line("recommendation_request", map[string]any{"status": 200.0}),
+		line("recommendation_click", map[string]any{"place_id": "sf-0042", "position": 3.0, "since_response_ms": 1500.5, "feedback_trace_id": "aa14dd27688f7aa67609e79189429dc0"}),
+	}}
+	down := "http://" + proctest.FreePort(t)
+	srv := newTestServer(t, es, down, down)
+	_, body := get(t, srv.URL+"/requests/req-7")
+	for _, want := range []string{`<h2>Clicks <span class="count">1</span>`, `<code>sf-0042</code></td><td>3</td><td>1500.5 ms</td>`, "aa14dd27688f7aa67609e79189429dc0"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q", want)
+		}
 	}
 }

@@ -258,6 +258,7 @@ type requestData struct {
 	RequestID   string
 	TraceID     string
 	Lines       []logLine
+	Clicks      []clickRow // the recommendation_click lines of this request
 	First       logLine
 	At          time.Time
 	Spans       []waterfallSpan
@@ -279,6 +280,7 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request) {
 	lines, err := s.requestLines(r.Context(), id)
 	problem(&p, err)
 	d.Lines = lines
+	d.Clicks = clicksOf(lines)
 	if len(lines) > 0 {
 		d.First, d.At = lines[0], lines[0].Time()
 		for _, l := range lines {
@@ -484,6 +486,32 @@ func nonNil(errs []error) []error {
 		if e != nil {
 			out = append(out, e)
 		}
+	}
+	return out
+}
+
+// clickRow is one click on a result of the request, from its recommendation_click line.
+type clickRow struct {
+	At       time.Time
+	PlaceID  string
+	Position string
+	AfterMs  string // since the response
+	TraceID  string // the click's own trace, linked to the request's
+}
+
+func clicksOf(lines []logLine) []clickRow {
+	var out []clickRow
+	for _, l := range lines {
+		if l.Event() != "recommendation_click" {
+			continue
+		}
+		a := func(k string) string {
+			if v := l.attr(k); v != nil {
+				return logLine{k: v}.str(k)
+			}
+			return ""
+		}
+		out = append(out, clickRow{At: l.Time(), PlaceID: a("place_id"), Position: a("position"), AfterMs: a("since_response_ms"), TraceID: a("feedback_trace_id")})
 	}
 	return out
 }

@@ -52,7 +52,7 @@ run_recsvc() {
   # Latency at a steady 1,000 requests/s, far from saturation: what telemetry adds to a
   # request, without the queueing a saturated server adds to everything. The same requests as
   # wrk's (-mix wrk): with the demo mix (radius 1-5 km) p99 is the heaviest requests' own time.
-  "${on_rest[@]}" "$RECOBS_ROOT/bin/loadgen" -target "http://127.0.0.1:$port" -rate 1000 -duration "$duration" -invalid 0 -failing 0 -mix wrk -latency \
+  "${on_rest[@]}" "$RECOBS_ROOT/bin/loadgen" -target "http://127.0.0.1:$port" -rate 1000 -duration "$duration" -invalid 0 -failing 0 -clicks 0 -mix wrk -latency \
     | tail -1 | sed 's/^loadgen: //' > "$logdir/steady.txt"
   # Every span ended must have been exported, or the "on" run skipped work.
   curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^recsvc_spans_(ended|exported|dropped)_total' | tr '\n' ' ' > "$logdir/spans.txt" || true

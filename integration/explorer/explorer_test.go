@@ -5,6 +5,7 @@ package explorer
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -67,6 +68,7 @@ func TestExplorerInABrowser(t *testing.T) {
 	// Three requests, and some traffic around them so the charts have a line.
 	rid := map[string]string{"valid": run + "-valid", "invalid": run + "-invalid", "failing": run + "-failing"}
 	client := http.Client{Timeout: 10 * time.Second}
+	var firstPlace string // the valid request's first result, which the test clicks
 	send := func(id, query, fault string) {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+recsvcAddr+"/v1/recommendations?"+query, nil)
 		req.Header.Set("X-Request-ID", id)
@@ -77,7 +79,12 @@ func TestExplorerInABrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var body struct{ Results []struct{ ID string } }
+		_ = json.NewDecoder(res.Body).Decode(&body)
 		res.Body.Close()
+		if id == rid["valid"] && len(body.Results) > 0 {
+			firstPlace = body.Results[0].ID
+		}
 	}
 	// A counter's first sample is where Prometheus starts counting: requests that all land
 	// before the first RED flush or scrape never show as a rate. Background traffic goes on until both
@@ -105,6 +112,16 @@ func TestExplorerInABrowser(t *testing.T) {
 	send(rid["valid"], "lat=37.7749&lng=-122.4194&radius_km=2&user_id=7", "")
 	send(rid["invalid"], "lat=123&lng=0", "")
 	send(rid["failing"], "lat=37.7749&lng=-122.4194&radius_km=2&user_id=8", "error")
+	// A click on the valid request's first result: its page lists it.
+	res, err := client.Post("http://"+recsvcAddr+"/v1/feedback", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"request_id":%q,"place_id":%q,"action":"click"}`, rid["valid"], firstPlace)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("click on %s's first result %q: %d", rid["valid"], firstPlace, res.StatusCode)
+	}
 	client.CloseIdleConnections()
 	svc.Stop(t) // flushes its spans and log lines
 
@@ -151,8 +168,12 @@ func TestExplorerInABrowser(t *testing.T) {
 	}
 	testenv.Eventually(t, 60*time.Second, func() bool {
 		lines, spans, _, _ := pageOf(rid["valid"])
-		return lines >= 1 && spans == 4
-	}, "the valid request's page: want its log line and 4 spans")
+		return lines >= 2 && spans == 4
+	}, "the valid request's page: want its request and click lines and 4 spans")
+	clickRows, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("#clicks tr.click")).map(e => e.textContent).join("|")`))
+	if !strings.Contains(clickRows, firstPlace) || strings.Count(clickRows, "|") != 0 {
+		t.Errorf("the valid request's clicks: %q, want one row for %s", clickRows, firstPlace)
+	}
 	// The charts are rates over Prometheus' evaluation steps (10 s on this page's 20-minute
 	// window): a rate needs two samples inside one step, so on a fast machine the trace can be
 	// in Jaeger before the charts have a point. Reload until they do.

@@ -61,4 +61,9 @@ const (
 	EventRecommendationRequest = "recommendation_request"
 	EventRequestFailed         = "request_failed"
 	EventInvalidRequest        = "invalid_request"
+	// A click on a result, under the clicked request's request_id, trace_id and span_id;
+	// the feedback call's own ids are feedback_request_id, feedback_trace_id, feedback_span_id.
+	EventRecommendationClick = "recommendation_click"
+	EventClickDuplicate      = "click_duplicate" // the same result of the same response clicked again: not counted
+	EventInvalidFeedback     = "invalid_feedback"
 )

@@ -1,7 +1,8 @@
 // Command loadgen sends real recommendation requests to recsvc at a steady rate — mostly
 // valid, some with bad parameters, some asking recsvc to fail (X-Recsvc-Fault) — for the demo
-// and the end-to-end tests. It stops after -n requests, after -duration, or on Ctrl-C, and
-// prints what it sent by status.
+// and the end-to-end tests, and clicks on some of the results the way people do (see
+// clicker). It stops after -n requests, after -duration, or on Ctrl-C, and prints what it
+// sent by status.
 package main
 
 import (
@@ -32,6 +33,8 @@ func main() {
 	failing := flag.Float64("failing", 0.05, "fraction of requests asking recsvc to fail")
 	seed := flag.Uint64("seed", 1, "random seed")
 	mix := flag.String("mix", "demo", "request shapes: demo (5 cities, radius 1-5 km, limit 5-20, any category) or wrk (scripts/wrk-recommendations.lua's: around San Francisco, radius 2 km, limit 10, no category — every request about the same work, so latency differences are not drowned by the mix)")
+	clicks := flag.Float64("clicks", 0.05, "fraction of answered requests that get a click on a result (position-biased, most within seconds, some a minute late)")
+	badClicks := flag.Float64("bad-clicks", 0.03, "fraction of clicks that are invalid: an unknown request id or a place not among the results")
 	latency := flag.Bool("latency", false, "print latency percentiles of the 200 responses, timed from when each request was due (so a stalled server cannot hide its queueing)")
 	flag.Parse()
 	if *mix != "demo" && *mix != "wrk" {
@@ -54,6 +57,8 @@ func main() {
 	statuses := map[string]int{}
 	var took []time.Duration
 	var wg sync.WaitGroup
+	ck := &clicker{target: *target, client: client, rate: *clicks, bad: *badClicks, rng: rand.New(rand.NewPCG(*seed, 3)),
+		wg: &wg, ctx: ctx, count: func(key string) { mu.Lock(); statuses[key]++; mu.Unlock() }}
 	// Request i is due at start + i/rate. A late loop sends at once to catch up rather than
 	// skipping (a ticker drops ticks), so the rate holds and latency counts from the due time.
 	interval := time.Duration(float64(time.Second) / *rate)
@@ -106,9 +111,12 @@ loop:
 			}
 			key := "error"
 			if res, err := client.Do(req); err == nil {
-				_, _ = io.Copy(io.Discard, res.Body)
+				body, _ := io.ReadAll(res.Body)
 				res.Body.Close()
 				key = fmt.Sprint(res.StatusCode)
+				if res.StatusCode == http.StatusOK {
+					ck.maybeClick(body)
+				}
 			}
 			d := time.Since(due)
 			mu.Lock()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/recobs/recobs/recsvc/internal/app"
+	"github.com/recobs/recobs/recsvc/internal/feedback"
 	"github.com/recobs/recobs/recsvc/internal/telemetry"
 )
 
@@ -92,6 +93,9 @@ func parseConfigInto(fs *flag.FlagSet, args []string) (app.Config, error) {
 	var logMB int
 	integer(&logMB, "log-max-mb", "RECSVC_LOG_MAX_MB", 100, "rotate the log file past this size")
 	integer(&cfg.LogBackups, "log-backups", "RECSVC_LOG_BACKUPS", 3, "rotated log files kept (log.1 … log.N); the oldest is deleted at each rotation")
+	integer(&cfg.FeedbackMaxEntries, "feedback-max-entries", "RECSVC_FEEDBACK_MAX_ENTRIES", feedback.DefaultMaxEntries, "responses remembered for /v1/feedback at most")
+	var feedbackMB int
+	integer(&feedbackMB, "feedback-max-mb", "RECSVC_FEEDBACK_MAX_MB", feedback.DefaultMaxBytes>>20, "memory the remembered responses take at most")
 	dur := func(p *time.Duration, name, env string, def time.Duration, usage string) {
 		v, err := time.ParseDuration(envOr(env, def.String()))
 		if err != nil {
@@ -103,6 +107,7 @@ func parseConfigInto(fs *flag.FlagSet, args []string) (app.Config, error) {
 	dur(&cfg.FeaturesMaxAge, "features-max-age", "RECSVC_FEATURES_MAX_AGE", 5*time.Minute, "not ready when features are older")
 	dur(&cfg.ExporterGrace, "exporter-grace", "RECSVC_EXPORTER_GRACE", time.Minute, "not ready when span export has failed this long")
 	dur(&cfg.ShutdownTimeout, "shutdown-timeout", "RECSVC_SHUTDOWN_TIMEOUT", 15*time.Second, "graceful shutdown limit")
+	dur(&cfg.FeedbackTTL, "feedback-ttl", "RECSVC_FEEDBACK_TTL", feedback.DefaultTTL, "how long a response takes clicks on /v1/feedback")
 	float := func(p *float64, name, env string, def float64, usage string) {
 		v, err := strconv.ParseFloat(envOr(env, strconv.FormatFloat(def, 'g', -1, 64)), 64)
 		if err != nil {
@@ -122,6 +127,11 @@ func parseConfigInto(fs *flag.FlagSet, args []string) (app.Config, error) {
 		errs = append(errs, fmt.Errorf("RECSVC_TELEMETRY: %w", err))
 	}
 	fs.BoolVar(&cfg.Telemetry, "telemetry", tel, "emit spans and log lines; false only to measure their cost ($RECSVC_TELEMETRY)")
+	fb, err := strconv.ParseBool(envOr("RECSVC_FEEDBACK", "true"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("RECSVC_FEEDBACK: %w", err))
+	}
+	fs.BoolVar(&cfg.Feedback, "feedback", fb, "take clicks on /v1/feedback: remember responses, count impressions, clicks and recommendation_ctr ($RECSVC_FEEDBACK)")
 	if len(errs) > 0 {
 		return cfg, errs[0]
 	}
@@ -136,6 +146,7 @@ func parseConfigInto(fs *flag.FlagSet, args []string) (app.Config, error) {
 		return cfg, errors.New("RECSVC_LOG_BACKUPS: must be at least 1")
 	}
 	cfg.LogMaxBytes = int64(logMB) << 20
+	cfg.FeedbackMaxBytes = int64(feedbackMB) << 20
 	return cfg, cfg.Validate()
 }
 

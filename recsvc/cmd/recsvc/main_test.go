@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -89,4 +90,26 @@ func newFlagSetForTest(out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("recsvc", flag.ContinueOnError)
 	fs.SetOutput(out)
 	return fs
+}
+
+// TestFeedbackSettings: feedback is on by default with the store's bounds; a bad value
+// fails start naming its variable.
+func TestFeedbackSettings(t *testing.T) {
+	cfg, err := parseConfig(nil)
+	if err != nil || !cfg.Feedback || cfg.FeedbackTTL != 10*time.Minute || cfg.FeedbackMaxEntries != 50_000 || cfg.FeedbackMaxBytes != 24<<20 {
+		t.Fatalf("defaults: %+v (%v)", cfg, err)
+	}
+	for env, bad := range map[string]string{"RECSVC_FEEDBACK": "maybe", "RECSVC_FEEDBACK_TTL": "0s", "RECSVC_FEEDBACK_MAX_ENTRIES": "0", "RECSVC_FEEDBACK_MAX_MB": "0"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, bad)
+			if _, err := parseConfig(nil); err == nil || !strings.Contains(err.Error(), env+":") {
+				t.Fatalf("%s=%s: err = %v, want it to name %s", env, bad, err, env)
+			}
+		})
+	}
+	t.Setenv("RECSVC_FEEDBACK", "false")
+	t.Setenv("RECSVC_FEEDBACK_MAX_MB", "0") // bounds of a store that is off do not matter
+	if cfg, err := parseConfig(nil); err != nil || cfg.Feedback {
+		t.Fatalf("RECSVC_FEEDBACK=false: %+v %v", cfg.Feedback, err)
+	}
 }

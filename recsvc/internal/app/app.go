@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/recobs/recobs/recsvc/internal/features"
+	"github.com/recobs/recobs/recsvc/internal/feedback"
 	"github.com/recobs/recobs/recsvc/internal/geo"
 	"github.com/recobs/recobs/recsvc/internal/logging"
 	"github.com/recobs/recobs/recsvc/internal/model"
@@ -28,24 +29,28 @@ import (
 
 // Config is everything recsvc reads from flags and the environment.
 type Config struct {
-	Addr, AdminAddr  string
-	LogFile          string // "" or "-" = stdout
-	LogLevel         string
-	LogMaxBytes      int64
-	LogBackups       int    // rotated files kept; 0 keeps the default (3)
-	PlacesFile       string // "" = the embedded data set
-	PlacesPerCity    int
-	ModelFile        string // "" = the embedded weights
-	CacheSize        int
-	FeatureRefresh   time.Duration
-	FeaturesMaxAge   time.Duration
-	ExporterGrace    time.Duration
-	ShutdownTimeout  time.Duration
-	AllowFaultHeader bool
-	Telemetry        bool // false: no spans and no log lines (the baseline of `make bench`)
-	SentryDSN        string
-	SentrySampleRate float64
-	SentryTraces     float64
+	Addr, AdminAddr    string
+	LogFile            string // "" or "-" = stdout
+	LogLevel           string
+	LogMaxBytes        int64
+	LogBackups         int    // rotated files kept; 0 keeps the default (3)
+	PlacesFile         string // "" = the embedded data set
+	PlacesPerCity      int
+	ModelFile          string // "" = the embedded weights
+	CacheSize          int
+	FeatureRefresh     time.Duration
+	FeaturesMaxAge     time.Duration
+	ExporterGrace      time.Duration
+	ShutdownTimeout    time.Duration
+	AllowFaultHeader   bool
+	Telemetry          bool // false: no spans and no log lines (the baseline of `make bench`)
+	Feedback           bool // /v1/feedback, impressions, clicks and recommendation_ctr
+	FeedbackTTL        time.Duration
+	FeedbackMaxEntries int
+	FeedbackMaxBytes   int64
+	SentryDSN          string
+	SentrySampleRate   float64
+	SentryTraces       float64
 }
 
 // Validate names the first bad field.
@@ -70,6 +75,17 @@ func (c *Config) Validate() error {
 	}
 	if c.FeatureRefresh <= 0 || c.FeaturesMaxAge < c.FeatureRefresh {
 		errs = append(errs, errors.New("RECSVC_FEATURE_REFRESH: must be positive and below RECSVC_FEATURES_MAX_AGE"))
+	}
+	if c.Feedback {
+		if c.FeedbackTTL <= 0 {
+			errs = append(errs, errors.New("RECSVC_FEEDBACK_TTL: must be positive while RECSVC_FEEDBACK is on"))
+		}
+		if c.FeedbackMaxEntries < 1 {
+			errs = append(errs, errors.New("RECSVC_FEEDBACK_MAX_ENTRIES: must be at least 1 while RECSVC_FEEDBACK is on"))
+		}
+		if c.FeedbackMaxBytes < 1<<20 {
+			errs = append(errs, errors.New("RECSVC_FEEDBACK_MAX_MB: must be at least 1 while RECSVC_FEEDBACK is on"))
+		}
 	}
 	if c.SentrySampleRate < 0 || c.SentrySampleRate > 1 || c.SentryTraces < 0 || c.SentryTraces > 1 {
 		errs = append(errs, errors.New("SENTRY_SAMPLE_RATE/SENTRY_TRACES_SAMPLE_RATE: must be in [0, 1]"))
@@ -153,6 +169,9 @@ func New(ctx context.Context, cfg Config, exp sdktrace.SpanExporter) (*App, erro
 		Tracer:   tr.Provider.Tracer("github.com/recobs/recobs/recsvc"),
 		Spans:    tr.Queue,
 		Reporter: reporter,
+	}
+	if cfg.Feedback {
+		deps.Feedback = feedback.NewStore(feedback.Options{TTL: cfg.FeedbackTTL, MaxEntries: cfg.FeedbackMaxEntries, MaxBytes: cfg.FeedbackMaxBytes})
 	}
 	if !cfg.Telemetry {
 		deps.Tracer = noop.NewTracerProvider().Tracer("")

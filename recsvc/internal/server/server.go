@@ -1,5 +1,5 @@
-// Package server is recsvc's HTTP API on fasthttp: /v1/recommendations, the health
-// endpoints and /metrics, with a span, a request-scoped logger and metrics for every request.
+// Package server is recsvc's HTTP API on fasthttp: /v1/recommendations, /v1/feedback, the
+// health endpoints and /metrics, with a span, a request-scoped logger and metrics for every request.
 package server // import "github.com/recobs/recobs/recsvc/internal/server"
 
 import (
@@ -23,6 +23,7 @@ import (
 
 	"github.com/recobs/recobs/recsvc/internal/cache"
 	"github.com/recobs/recobs/recsvc/internal/features"
+	"github.com/recobs/recobs/recsvc/internal/feedback"
 	"github.com/recobs/recobs/recsvc/internal/geo"
 	"github.com/recobs/recobs/recsvc/internal/logging"
 	"github.com/recobs/recobs/recsvc/internal/model"
@@ -66,15 +67,17 @@ type Deps struct {
 	Metrics  *telemetry.Metrics
 	Spans    *telemetry.SpanQueue
 	Reporter ErrorReporter
+	Feedback *feedback.Store // recent responses for /v1/feedback; nil turns feedback off
 	Now      func() time.Time
 }
 
 // Service handles requests; safe for concurrent use.
 type Service struct {
 	Deps
-	cfg     Config
-	log     *logging.Logger
-	metrics fasthttp.RequestHandler
+	cfg      Config
+	log      *logging.Logger
+	metrics  fasthttp.RequestHandler
+	feedback *feedbackState // nil when feedback is off
 
 	requests, failures atomic.Uint64 // /v1/recommendations, and those answered 5xx
 	latencyNanos       atomic.Uint64
@@ -97,6 +100,9 @@ func New(d Deps, cfg Config) *Service {
 		cfg.ExporterGrace = time.Minute
 	}
 	s := &Service{Deps: d, cfg: cfg, log: d.Logger.Named("recsvc.api")}
+	if d.Feedback != nil {
+		s.feedback = newFeedbackState(d.Feedback, d.Metrics, d.Now)
+	}
 	s.metrics = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.Metrics.Registry,
 		promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorLog: nil}))
 	return s
@@ -107,7 +113,17 @@ func New(d Deps, cfg Config) *Service {
 func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 	defer s.recoverRoute(ctx)
 	path := string(ctx.Path())
+	if path == "/v1/feedback" {
+		if !ctx.IsPost() {
+			ctx.Response.Header.Set("Allow", "POST")
+			s.writeError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "", "/v1/feedback takes POST", "", "")
+			return
+		}
+		s.feedbackRoute(ctx)
+		return
+	}
 	if !ctx.IsGet() && !ctx.IsHead() {
+		ctx.Response.Header.Set("Allow", "GET, HEAD")
 		s.writeError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "", "only GET is supported", "", "")
 		return
 	}
@@ -178,19 +194,25 @@ func saneID(id []byte) bool {
 	return true
 }
 
-func (s *Service) recommendations(ctx *fasthttp.RequestCtx) {
-	start := s.Now()
+// serverSpan starts an API request: its request id (X-Request-ID honoured, else made, and
+// echoed) and its server span, a child of the caller's traceparent if it sent one.
+func (s *Service) serverSpan(ctx *fasthttp.RequestCtx, name, route string) (string, context.Context, trace.Span) {
 	rid := requestID(ctx)
 	ctx.Response.Header.Set("X-Request-ID", rid)
-
 	parent := otel.GetTextMapPropagator().Extract(context.Background(), headerCarrier{&ctx.Request.Header})
-	spanCtx, span := s.Tracer.Start(parent, "recommendation_pipeline", trace.WithSpanKind(trace.SpanKindServer),
+	spanCtx, span := s.Tracer.Start(parent, name, trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(
 			attribute.String("http.request.method", string(ctx.Method())),
-			attribute.String("url.path", "/v1/recommendations"),
-			attribute.String("http.route", "/v1/recommendations"),
+			attribute.String("url.path", route),
+			attribute.String("http.route", route),
 			attribute.StringSlice("http.request.header.x-request-id", []string{rid}),
 		))
+	return rid, spanCtx, span
+}
+
+func (s *Service) recommendations(ctx *fasthttp.RequestCtx) {
+	start := s.Now()
+	rid, spanCtx, span := s.serverSpan(ctx, "recommendation_pipeline", "/v1/recommendations")
 	sc := span.SpanContext()
 	traceID, spanID := sc.TraceID().String(), sc.SpanID().String()
 	log := s.log.With(logging.Str("request_id", rid), logging.Str("trace_id", traceID), logging.Str("span_id", spanID))
@@ -258,6 +280,7 @@ func (s *Service) recommendations(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	s.writeResults(ctx, rid, traceID, &q, outcome)
+	s.served(rid, sc, &q, segment, region, &outcome, start)
 }
 
 func categoryLabel(c string) string {

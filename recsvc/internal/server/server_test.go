@@ -57,7 +57,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, with ...func(*Deps)) *fixture {
 	t.Helper()
 	ps := places.Default(200)
 	f := &fixture{spans: tracetest.NewInMemoryExporter(), logs: &syncBuffer{}, now: time.Now()}
@@ -74,6 +74,9 @@ func newFixture(t *testing.T) *fixture {
 		Logger: logging.New(f.lw, "recsvc", logging.Debug), Tracer: tr.Provider.Tracer("test"), Spans: tr.Queue, Now: clock,
 	}
 	d.Metrics = telemetry.NewMetrics(statsOf{f.lw, tr.Queue})
+	for _, w := range with {
+		w(&d)
+	}
 	f.svc = New(d, Config{FeaturesMaxAge: time.Minute, AllowFaultHeader: true})
 	t.Cleanup(func() {
 		_ = tr.Shutdown(context.Background())
@@ -99,8 +102,20 @@ type response struct {
 }
 
 func (f *fixture) get(uri string, headers ...string) response {
+	return f.do(fasthttp.MethodGet, uri, "", headers...)
+}
+
+func (f *fixture) post(uri, body string, headers ...string) response {
+	return f.do(fasthttp.MethodPost, uri, body, headers...)
+}
+
+func (f *fixture) do(method, uri, body string, headers ...string) response {
 	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod(method)
 	ctx.Request.SetRequestURI(uri)
+	if body != "" {
+		ctx.Request.SetBodyString(body)
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		ctx.Request.Header.Set(headers[i], headers[i+1])
 	}

@@ -24,6 +24,12 @@ type Metrics struct {
 	ModelInference   prometheus.Summary
 	FeatureFreshness *prometheus.GaugeVec // feature_type
 	Errors           *prometheus.CounterVec
+	// Impressions and Clicks are labelled like Requests plus the result's position band
+	// (PositionBands), so CTR can be summed by any of them: 5 segments × 9 categories × 9
+	// regions × 6 bands bound each at 2,430 series.
+	Impressions *prometheus.CounterVec // user_segment, category, location_region, position
+	Clicks      *prometheus.CounterVec // user_segment, category, location_region, position
+	Feedback    *prometheus.CounterVec // outcome: counted, duplicate, unknown_request, invalid
 
 	exemplarAt [len(latencyBuckets) + 1]atomic.Int64 // per latency bucket: unix nanos of its last exemplar
 	now        func() time.Time
@@ -66,11 +72,21 @@ func NewMetrics(counts Counts) *Metrics {
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "recommendation_errors_total", Help: "Recommendation requests that failed, by kind (invalid_request, internal)",
 		}, []string{"kind"}),
+		Impressions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "recommendation_impressions_total", Help: "Results served, by the request's labels and the result's position band",
+		}, []string{"user_segment", "category", "location_region", "position"}),
+		Clicks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "recommendation_clicks_total", Help: "Clicks counted (the first on each result of a response), labelled as its impression",
+		}, []string{"user_segment", "category", "location_region", "position"}),
+		Feedback: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "recommendation_feedback_total", Help: "Feedback calls by outcome (counted, duplicate, unknown_request, invalid)",
+		}, []string{"outcome"}),
 	}
 	counter := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
 	}
 	m.Registry.MustRegister(m.Requests, m.Latency, m.CacheHitRate, m.ModelInference, m.FeatureFreshness, m.Errors,
+		m.Impressions, m.Clicks, m.Feedback,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		counter("recsvc_log_lines_written_total", "Log lines written to the log file", func() float64 { w, _, _ := counts.LogStats(); return float64(w) }),
 		counter("recsvc_log_lines_dropped_total", "Log lines dropped because the log queue was full or the write failed", func() float64 { _, d, _ := counts.LogStats(); return float64(d) }),
@@ -103,4 +119,21 @@ func (m *Metrics) claimExemplar(v float64) bool {
 	now := m.now().UnixNano()
 	last := b.Load()
 	return now-last >= int64(exemplarEvery) && b.CompareAndSwap(last, now)
+}
+
+// PositionBands name a result's position for the impression and click counters: the first
+// three each, then widening bands (a page of 10, then the rest, up to the limit of 100).
+var PositionBands = [...]string{"1", "2", "3", "4-5", "6-10", "11+"}
+
+// PositionBand is the index in PositionBands of a 1-based position.
+func PositionBand(pos int) int {
+	switch {
+	case pos <= 3:
+		return max(pos, 1) - 1
+	case pos <= 5:
+		return 3
+	case pos <= 10:
+		return 4
+	}
+	return 5
 }
