@@ -141,6 +141,8 @@ func parseFeedback(body []byte) (feedbackBody, *FieldError) {
 // feedbackRoute takes a click on a result: checked against the response it came from,
 // counted once, logged with the original request's ids and traced with a link to its span.
 func (s *Service) feedbackRoute(ctx *fasthttp.RequestCtx) {
+	profileAs(labelsFeedback)
+	defer profileAs(noLabels)
 	start := s.Now()
 	fid, _, span := s.serverSpan(ctx, "recommendation_feedback", "/v1/feedback")
 	sc := span.SpanContext()

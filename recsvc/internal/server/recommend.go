@@ -31,6 +31,7 @@ var errInjectedFault = errors.New("injected fault: model inference failed (X-Rec
 func (s *Service) recommend(ctx context.Context, q *Query, segment string, injectFault bool) (result, error) {
 	var r result
 
+	profileAs(labelsGeospatial)
 	_, geoSpan := s.Tracer.Start(ctx, "geospatial_query")
 	cell := geo.Cell(q.Lat, q.Lng, q.RadiusKm)
 	key := CacheKey{Cell: cell, RadiusKm: q.RadiusKm, Category: q.Category}
@@ -45,12 +46,14 @@ func (s *Service) recommend(ctx context.Context, q *Query, segment string, injec
 		attribute.String("h3.cell", cell.String()), attribute.Int("h3.resolution", cell.Resolution()))
 	geoSpan.End()
 
+	profileAs(labelsFeatures)
 	_, featSpan := s.Tracer.Start(ctx, "feature_enrichment")
 	vecs := make([]model.Vector, len(cands))
 	s.Features.Enrich(segment, cands, q.RadiusKm, s.Now(), vecs)
 	featSpan.SetAttributes(attribute.Int("features_loaded", len(vecs)), attribute.String("user_segment", segment))
 	featSpan.End()
 
+	profileAs(labelsInference)
 	_, mlSpan := s.Tracer.Start(ctx, "ml_inference")
 	start := s.Now()
 	scores := make([]float64, len(vecs))
@@ -69,6 +72,7 @@ func (s *Service) recommend(ctx context.Context, q *Query, segment string, injec
 		return r, err
 	}
 	mlSpan.End()
+	profileAs(labelsRecommend) // ranking is the route's, no stage's
 
 	r.ranked = make([]ranked, len(cands))
 	for i := range cands {

@@ -211,6 +211,8 @@ func (s *Service) serverSpan(ctx *fasthttp.RequestCtx, name, route string) (stri
 }
 
 func (s *Service) recommendations(ctx *fasthttp.RequestCtx) {
+	profileAs(labelsRecommend)
+	defer profileAs(noLabels)
 	start := s.Now()
 	rid, spanCtx, span := s.serverSpan(ctx, "recommendation_pipeline", "/v1/recommendations")
 	sc := span.SpanContext()
@@ -274,6 +276,7 @@ func (s *Service) recommendations(ctx *fasthttp.RequestCtx) {
 	}
 	var err error
 	outcome, err = s.recommend(spanCtx, &q, segment, fault == "error")
+	profileAs(labelsRecommend) // a failure's handling and the response are the route's, no stage's
 	if err != nil {
 		status = fasthttp.StatusInternalServerError
 		s.fail(ctx, span, log, rid, &q, err, fmt.Sprintf("%T", err), string(debug.Stack()))
