@@ -54,7 +54,7 @@ func TestBuildYourOwnDistribution(t *testing.T) {
 	if err != nil {
 		t.Fatalf("otelcol-mine components: %v\n%s", err, out)
 	}
-	for _, typ := range []string{"json_log", "prometheus_scrape", "log_category", "request_correlation", "red_metrics",
+	for _, typ := range []string{"json_log", "prometheus_scrape", "pprof_scrape", "log_category", "request_correlation", "red_metrics",
 		"recobs_elasticsearch", "recobs_prometheus"} {
 		if !strings.Contains(string(out), "name: "+typ+"\n") {
 			t.Errorf("the distribution built from docs/build-your-own.md lacks %s:\n%s", typ, out)

@@ -11,6 +11,7 @@ import (
 	correlationprocessor "github.com/recobs/recobs/processors/correlationprocessor"
 	logcategoryprocessor "github.com/recobs/recobs/processors/logcategoryprocessor"
 	jsonlogreceiver "github.com/recobs/recobs/receivers/jsonlogreceiver"
+	pprofscrapereceiver "github.com/recobs/recobs/receivers/pprofscrapereceiver"
 	promscrapereceiver "github.com/recobs/recobs/receivers/promscrapereceiver"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
@@ -63,14 +64,16 @@ func components() (otelcol.Factories, error) {
 		otlpreceiver.NewFactory(),
 		jsonlogreceiver.NewFactory(),
 		promscrapereceiver.NewFactory(),
+		pprofscrapereceiver.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
 	factories.ReceiverModules = makeModulesMap(factories.Receivers, map[component.Type]string{
-		otlpreceiver.NewFactory().Type():       "go.opentelemetry.io/collector/receiver/otlpreceiver v0.165.0",
-		jsonlogreceiver.NewFactory().Type():    "github.com/recobs/recobs v0.0.0",
-		promscrapereceiver.NewFactory().Type(): "github.com/recobs/recobs v0.0.0",
+		otlpreceiver.NewFactory().Type():        "go.opentelemetry.io/collector/receiver/otlpreceiver v0.165.0",
+		jsonlogreceiver.NewFactory().Type():     "github.com/recobs/recobs v0.0.0",
+		promscrapereceiver.NewFactory().Type():  "github.com/recobs/recobs v0.0.0",
+		pprofscrapereceiver.NewFactory().Type(): "github.com/recobs/recobs v0.0.0",
 	})
 
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](

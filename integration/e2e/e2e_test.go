@@ -48,6 +48,7 @@ func TestPodEndToEnd(t *testing.T) {
 		"RECOBS_SELF_METRICS_PORT":    selfPort,
 		"RECOBS_SELF_SCRAPE_INTERVAL": "1s",
 		"RECSVC_METRICS_TARGET":       recsvcAddr,
+		"RECSVC_PPROF_TARGET":         proctest.FreePort(t), // recsvc runs without its admin address here
 		"RECSVC_SCRAPE_INTERVAL":      "1s",
 		"RECOBS_ES_REPLICAS":          "0",
 		"ES_URL":                      esURL,

@@ -177,6 +177,7 @@ func CollectorEnv(t testing.TB, dir string, overrides map[string]string) (env ma
 		"RECOBS_OTLP_HTTP_ADDR":    FreePort(t),
 		"RECOBS_SELF_METRICS_PORT": strings.Split(FreePort(t), ":")[1],
 		"RECSVC_METRICS_TARGET":    FreePort(t),
+		"RECSVC_PPROF_TARGET":      FreePort(t),
 		"RECOBS_ES_REPLICAS":       "0",
 	}
 	for k, v := range overrides {
