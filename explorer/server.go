@@ -24,6 +24,7 @@ type Config struct {
 	Listen           string        // default 127.0.0.1:16800
 	ElasticsearchURL string        // the log documents
 	Index            string        // index pattern of the daily indices
+	ProfilesIndex    string        // index pattern of the profiles (the pprof_scrape receiver's)
 	JaegerURL        string        // Jaeger's query API
 	PrometheusURL    string        // the metrics
 	KibanaURL        string        // links out (production); empty: no link
@@ -59,7 +60,7 @@ func withoutUserinfo(raw string) string {
 
 // NewDefaultConfig is the explorer beside `make run`'s backends.
 func NewDefaultConfig() Config {
-	return Config{Listen: "127.0.0.1:16800", ElasticsearchURL: "http://127.0.0.1:9200", Index: "recommendations-*",
+	return Config{Listen: "127.0.0.1:16800", ElasticsearchURL: "http://127.0.0.1:9200", Index: "recommendations-*", ProfilesIndex: "profiles-*",
 		JaegerURL: "http://127.0.0.1:16686", PrometheusURL: "http://127.0.0.1:9090", Service: "recsvc", BackendTimeout: 3 * time.Second}
 }
 
@@ -73,6 +74,9 @@ func (c Config) Validate() error {
 	}
 	if c.Index == "" || strings.ContainsAny(c.Index, "/?#, ") {
 		errs = append(errs, errors.New("index: an index name or pattern (recommendations-*)"))
+	}
+	if c.ProfilesIndex == "" || strings.ContainsAny(c.ProfilesIndex, "/?#, ") {
+		errs = append(errs, errors.New("profiles-index: an index name or pattern (profiles-*)"))
 	}
 	if c.BackendTimeout <= 0 {
 		errs = append(errs, errors.New("backend-timeout: must be positive"))
@@ -127,7 +131,14 @@ func New(cfg Config) (*Server, error) {
 		"clock":   func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05.000") },
 		"indent":  func(d int) int { return d * 14 },
 	}
-	for _, page := range []string{"requests", "request", "overview"} {
+	funcs["add"] = func(a, b int) int { return a + b }
+	funcs["pct"] = func(v, total int64) string {
+		if total == 0 {
+			return "—"
+		}
+		return strconv.FormatFloat(float64(v)*100/float64(total), 'f', 1, 64) + "%"
+	}
+	for _, page := range []string{"requests", "request", "overview", "profiles", "profile"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, err
@@ -142,6 +153,8 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET /requests/{id}", s.request)
 	s.mux.HandleFunc("GET /lookup", s.lookup)
 	s.mux.HandleFunc("GET /overview", s.overview)
+	s.mux.HandleFunc("GET /profiles", s.profiles)
+	s.mux.HandleFunc("GET /profiles/{id}", s.profile)
 	return s, nil
 }
 
@@ -267,6 +280,7 @@ type requestData struct {
 	Charts      []chart
 	KibanaURL   string
 	JaegerUIURL string
+	ProfileURL  string // the CPU profile covering the request's time
 }
 
 func (s *Server) request(w http.ResponseWriter, r *http.Request) {
@@ -283,6 +297,7 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request) {
 	d.Clicks = clicksOf(lines)
 	if len(lines) > 0 {
 		d.First, d.At = lines[0], lines[0].Time()
+		d.ProfileURL = "/profiles?at=" + url.QueryEscape(d.At.Format(time.RFC3339Nano))
 		for _, l := range lines {
 			if t := l.TraceID(); t != "" {
 				d.TraceID = t

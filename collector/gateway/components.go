@@ -13,6 +13,7 @@ import (
 	correlationprocessor "github.com/recobs/recobs/processors/correlationprocessor"
 	logcategoryprocessor "github.com/recobs/recobs/processors/logcategoryprocessor"
 	jsonlogreceiver "github.com/recobs/recobs/receivers/jsonlogreceiver"
+	pprofscrapereceiver "github.com/recobs/recobs/receivers/pprofscrapereceiver"
 	promscrapereceiver "github.com/recobs/recobs/receivers/promscrapereceiver"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
@@ -65,16 +66,18 @@ func components() (otelcol.Factories, error) {
 		otlpreceiver.NewFactory(),
 		jsonlogreceiver.NewFactory(),
 		promscrapereceiver.NewFactory(),
+		pprofscrapereceiver.NewFactory(),
 		kafkareceiver.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
 	factories.ReceiverModules = makeModulesMap(factories.Receivers, map[component.Type]string{
-		otlpreceiver.NewFactory().Type():       "go.opentelemetry.io/collector/receiver/otlpreceiver v0.165.0",
-		jsonlogreceiver.NewFactory().Type():    "github.com/recobs/recobs v0.0.0",
-		promscrapereceiver.NewFactory().Type(): "github.com/recobs/recobs v0.0.0",
-		kafkareceiver.NewFactory().Type():      "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/kafkareceiver v0.165.1",
+		otlpreceiver.NewFactory().Type():        "go.opentelemetry.io/collector/receiver/otlpreceiver v0.165.0",
+		jsonlogreceiver.NewFactory().Type():     "github.com/recobs/recobs v0.0.0",
+		promscrapereceiver.NewFactory().Type():  "github.com/recobs/recobs v0.0.0",
+		pprofscrapereceiver.NewFactory().Type(): "github.com/recobs/recobs v0.0.0",
+		kafkareceiver.NewFactory().Type():       "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/kafkareceiver v0.165.1",
 	})
 
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](

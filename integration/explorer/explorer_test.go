@@ -49,17 +49,18 @@ func TestExplorerInABrowser(t *testing.T) {
 	defer jaeger.Stop(t)
 	jaegerURL := "http://" + jq
 
-	otlp, recsvcAddr := proctest.FreePort(t), proctest.FreePort(t)
+	otlp, recsvcAddr, admin := proctest.FreePort(t), proctest.FreePort(t), proctest.FreePort(t)
 	col := proctest.NewCollector(t, "../..", map[string]string{
 		"ES_URL": esURL, "JAEGER_OTLP_GRPC": jgrpc, "PROM_REMOTE_WRITE_URL": promURL + "/api/v1/write",
 		"RECOBS_OTLP_GRPC_ADDR": otlp, "RECSVC_METRICS_TARGET": recsvcAddr, "RECSVC_SCRAPE_INTERVAL": "1s", "RECOBS_RED_FLUSH_INTERVAL": "1s",
+		"RECSVC_PPROF_TARGET": admin, "RECSVC_PROFILE_INTERVAL": "3s", "RECSVC_CPU_PROFILE_DURATION": "2s",
 	})
 	colProc := col.Start(t)
 	defer colProc.Stop(t)
 	run := testenv.UniqueName("explore-")
 	svcBin := proctest.Build(t, "../../recsvc/cmd/recsvc", "recsvc")
 	svc := proctest.Start(t, "recsvc", svcBin, nil, map[string]string{
-		"RECSVC_ADDR": recsvcAddr, "RECSVC_ADMIN_ADDR": "", "RECSVC_LOG_FILE": filepath.Join(col.LogDir(), "recsvc.log"),
+		"RECSVC_ADDR": recsvcAddr, "RECSVC_ADMIN_ADDR": admin, "RECSVC_LOG_FILE": filepath.Join(col.LogDir(), "recsvc.log"),
 		"RECSVC_ALLOW_FAULT_HEADER": "true", "RECSVC_PLACES_PER_CITY": "200",
 		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + otlp, "OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=" + run,
 	}, "http://"+recsvcAddr+"/health/ready")
@@ -108,6 +109,42 @@ func TestExplorerInABrowser(t *testing.T) {
 		bg++
 		return grown(fmt.Sprintf("red_requests_total{instance=%q}", run)) && grown(fmt.Sprintf("recommendation_requests_total{instance=%q}", recsvcAddr))
 	}, "Prometheus: want the RED and the seed's request counters to grow")
+	// Load until the sidecar has stored a CPU profile taken under it (one with recsvc's
+	// inference stage in it), for the Profiles page.
+	stopLoad := make(chan struct{})
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		for i := 0; ; i++ {
+			select {
+			case <-stopLoad:
+				return
+			default:
+			}
+			res, err := client.Get(fmt.Sprintf("http://%s/v1/recommendations?lat=37.77%02d&lng=-122.4194&radius_km=5&limit=50&user_id=%d", recsvcAddr, i%100, i))
+			if err == nil {
+				res.Body.Close()
+			}
+		}
+	}()
+	var profileID string
+	testenv.Eventually(t, 90*time.Second, func() bool {
+		var r struct {
+			Hits struct {
+				Hits []struct {
+					ID string `json:"_id"`
+				}
+			}
+		}
+		q := fmt.Sprintf(`{"size":1,"_source":false,"query":{"bool":{"filter":[{"term":{"service.instance.id":%q}},{"exists":{"field":"attributes.profile.by_stage.inference"}}]}}}`, admin)
+		if proctest.PostJSON(esURL+"/profiles-*/_search", q, &r) != nil || len(r.Hits.Hits) == 0 {
+			return false
+		}
+		profileID = r.Hits.Hits[0].ID
+		return true
+	}, "a CPU profile of recsvc under load in Elasticsearch")
+	close(stopLoad)
+	<-loaded
 	// The three last: the requests page lists the newest.
 	send(rid["valid"], "lat=37.7749&lng=-122.4194&radius_km=2&user_id=7", "")
 	send(rid["invalid"], "lat=123&lng=0", "")
@@ -226,6 +263,31 @@ func TestExplorerInABrowser(t *testing.T) {
 		return err == nil && withPoints >= 3
 	}, "the overview: want at least 3 panels with points")
 	screenshot(t, ctx, filepath.Join(shots, "overview.png"))
+
+	// The Profiles page lists that profile; its flame graph draws recsvc's handler, and the
+	// inference stage alone is the model's work.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/profiles?type=cpu&minutes=30")); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('a[href="/profiles/`+profileID+`"]').length`)); n != 1 {
+		t.Errorf("the profiles page does not list profile %s", profileID)
+	}
+	flame := func(query string) (frames int, titles string) {
+		if chromedp.Do(ctx, chromedp.Navigate(base+"/profiles/"+profileID+query)) != nil {
+			return 0, ""
+		}
+		frames, _ = chromedp.Run(ctx, chromedp.Evaluate[int](`+(document.querySelector("svg.flame")||{dataset:{}}).dataset.frames||0`))
+		titles, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("svg.flame title")).map(e => e.textContent).join("\n")`))
+		return frames, titles
+	}
+	frames, titles := flame("")
+	if frames < 10 || !strings.Contains(titles, "server.(*Service).recommendations") {
+		t.Errorf("the flame graph of %s: %d frames, recsvc's handler in it: %v", profileID, frames, strings.Contains(titles, "server.(*Service).recommendations"))
+	}
+	screenshot(t, ctx, filepath.Join(shots, "profile.png"))
+	if frames, titles := flame("?stage=inference"); frames == 0 || !strings.Contains(titles, "model.") || strings.Contains(titles, "geo.(*Index)") {
+		t.Errorf("the inference stage's flame graph: %d frames, model %v, geo %v", frames, strings.Contains(titles, "model."), strings.Contains(titles, "geo.(*Index)"))
+	}
 
 	// Jaeger stops: the page says so, and the logs still render.
 	jaeger.Stop(t)

@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/recobs/recobs/internal/profilesummary"
 	"github.com/recobs/recobs/receivers/pprofscrapereceiver/internal/metadata"
 )
 
@@ -186,8 +187,8 @@ func (r *pprofReceiver) record(target string, p ProfileConfig, raw []byte, prof 
 	}
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(at))
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(time.Now()))
-	sum := summarize(prof, r.cfg.TopFunctions)
-	lr.Body().SetStr(fmt.Sprintf("%s profile of %s at %s: %d samples", p.Type, r.cfg.ServiceName, target, sum.Samples))
+	sum := profilesummary.Summarize(prof, r.cfg.TopFunctions, nil)
+	lr.Body().SetStr(fmt.Sprintf("%s profile of %s at %s: %d samples", p.Type, r.cfg.ServiceName, target, len(prof.Sample)))
 	a := lr.Attributes()
 	id := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d", target, p.Type, at.UnixNano()))
 	a.PutStr("log.record.uid", hex.EncodeToString(id[:16]))
@@ -198,7 +199,7 @@ func (r *pprofReceiver) record(target string, p ProfileConfig, raw []byte, prof 
 	duration := time.Duration(prof.DurationNanos)
 	a.PutDouble("profile.duration_ms", float64(duration.Microseconds())/1000)
 	a.PutInt("profile.bytes", int64(len(raw)))
-	a.PutInt("profile.samples", int64(sum.Samples))
+	a.PutInt("profile.samples", int64(len(prof.Sample)))
 	a.PutInt("profile.total", sum.Total)
 	putTop(a.PutEmptySlice("profile.top_self"), sum.TopSelf, sum.Total)
 	putTop(a.PutEmptySlice("profile.top_total"), sum.TopTotal, sum.Total)
@@ -210,7 +211,7 @@ func (r *pprofReceiver) record(target string, p ProfileConfig, raw []byte, prof 
 	return logs
 }
 
-func putTop(s pcommon.Slice, top []funcValue, total int64) {
+func putTop(s pcommon.Slice, top []profilesummary.FuncValue, total int64) {
 	for _, f := range top {
 		m := s.AppendEmpty().SetEmptyMap()
 		m.PutStr("function", f.Function)

@@ -51,6 +51,7 @@ func run(args []string) error {
 	envFlag(&cfg.Listen, "listen", "RECOBS_EXPLORE_ADDR", def.Listen, "address to serve on")
 	envFlag(&cfg.ElasticsearchURL, "elasticsearch", "ES_URL", def.ElasticsearchURL, "Elasticsearch URL; user:password@ is sent as basic auth")
 	envFlag(&cfg.Index, "index", "RECOBS_EXPLORE_INDEX", def.Index, "index pattern of the log documents")
+	envFlag(&cfg.ProfilesIndex, "profiles-index", "RECOBS_EXPLORE_PROFILES_INDEX", def.ProfilesIndex, "index pattern of the profiles")
 	envFlag(&cfg.JaegerURL, "jaeger", "JAEGER_URL", def.JaegerURL, "Jaeger query API URL")
 	envFlag(&cfg.JaegerUIURL, "jaeger-ui", "JAEGER_UI_URL", "", "Jaeger UI for links out (default: the query API's URL, without credentials)")
 	envFlag(&cfg.PrometheusURL, "prometheus", "PROM_URL", def.PrometheusURL, "Prometheus URL")
