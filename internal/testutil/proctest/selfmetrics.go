@@ -132,6 +132,18 @@ func ReadLogAccount(port string) (LogAccount, error) {
 		}
 		*term.v = v
 	}
+	// The profiles pipeline (pprof_scrape → recobs_elasticsearch/profiles) is part of the same
+	// account: its records are accepted and indexed above; its queue and failures are added
+	// where the shipped config has it.
+	profiles := map[string]string{"exporter": "recobs_elasticsearch/profiles"}
+	for _, term := range []struct {
+		v    *float64
+		name string
+	}{{&a.Queued, "otelcol_exporter_queue_size"}, {&a.Failed, "otelcol_exporter_send_failed_log_records"}} {
+		if v, err := SelfMetric(port, term.name, profiles); err == nil {
+			*term.v += v
+		}
+	}
 	return a, nil
 }
 
