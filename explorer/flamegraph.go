@@ -86,9 +86,12 @@ const (
 )
 
 // flameSVG draws the graph from n (the focused frame) down: each frame a link that zooms to
-// it (link builds the URL from a path), frames whose function contains search highlighted.
-// It returns the SVG and how many frames it drew (the browser test reads data-frames).
-func flameSVG(n *flameNode, path []string, search string, link func([]string) string) template.HTML {
+// it (link builds the URL from a path), frames whose function contains search highlighted,
+// colored by color (nil: by package). Its data-frames says how many frames it drew.
+func flameSVG(n *flameNode, path []string, search string, link func([]string) string, color func([]string, *flameNode) string) template.HTML {
+	if color == nil {
+		color = func(_ []string, n *flameNode) string { return frameColor(n.Name) }
+	}
 	var b strings.Builder
 	depth := n.depth(0)
 	height := float64(depth+1) * flameRow
@@ -106,7 +109,7 @@ func flameSVG(n *flameNode, path []string, search string, link func([]string) st
 			class += " match"
 		}
 		fmt.Fprintf(&body, `<a href="%s"><g class="%s"><title>%s — %s</title><rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>`,
-			html.EscapeString(link(path)), class, html.EscapeString(n.Name), html.EscapeString(fmt.Sprint(n.Value)), x, y, w, flameRow-1, frameColor(n.Name))
+			html.EscapeString(link(path)), class, html.EscapeString(n.Name), html.EscapeString(fmt.Sprint(n.Value)), x, y, w, flameRow-1, color(path, n))
 		if chars := int(w / 7); chars >= 4 {
 			fmt.Fprintf(&body, `<text x="%.1f" y="%.1f">%s</text>`, x+3, y+13, html.EscapeString(shorten(n.Name, chars)))
 		}
@@ -175,4 +178,28 @@ func focusQuery(q url.Values, path []string) string {
 		q.Set("focus", strings.Join(path, ";"))
 	}
 	return "?" + q.Encode()
+}
+
+// diffColor colors a frame of the target profile by how its share of the whole changed
+// against base at the same call path: red where it takes more, blue where less, white where
+// the same (±0.5 points), saturating at ±10 points. Shares, not values, so profiles of
+// different lengths or loads compare.
+func diffColor(base, target *flameNode) func([]string, *flameNode) string {
+	return func(path []string, n *flameNode) string {
+		share := float64(n.Value) / float64(max(target.Value, 1))
+		var before float64
+		if b := base.find(path); b != nil {
+			before = float64(b.Value) / float64(max(base.Value, 1))
+		}
+		d := (share - before) * 100 // points
+		switch {
+		case d > 0.5:
+			k := min(d/10, 1)
+			return fmt.Sprintf("rgb(255,%d,%d)", int(230-170*k), int(230-170*k))
+		case d < -0.5:
+			k := min(-d/10, 1)
+			return fmt.Sprintf("rgb(%d,%d,255)", int(230-170*k), int(230-170*k))
+		}
+		return "rgb(235,235,235)"
+	}
 }

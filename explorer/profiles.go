@@ -1,11 +1,13 @@
 package explorer // import "github.com/recobs/recobs/explorer"
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -79,6 +81,7 @@ type profilesData struct {
 	Types    []string
 	Minutes  int
 	Rows     []profileDoc
+	Previous []string // for each row, the id of the same instance's profile before it ("" none)
 	BadInput string
 }
 
@@ -143,6 +146,15 @@ func (s *Server) profiles(w http.ResponseWriter, r *http.Request) {
 	}}}, 100, false)
 	problem(&p, err)
 	d.Rows = docs
+	d.Previous = make([]string, len(docs))
+	for i, doc := range docs { // newest first: the previous is further down
+		for _, older := range docs[i+1:] {
+			if older.Instance == doc.Instance {
+				d.Previous[i] = older.ID
+				break
+			}
+		}
+	}
 	p.Data = d
 	s.render(w, "profiles", http.StatusOK, p)
 }
@@ -157,38 +169,111 @@ type profileData struct {
 	FocusUp   string // the link one frame up
 	Summary   profilesummary.Summary
 	StageLink func(string) string
+	Base      *profileDoc  // a diff: the profile compared against
+	Changes   []funcChange // a diff: the functions whose share moved most
+	baseProf  *profile.Profile
+}
+
+// funcChange is a function's share of the total, before and after.
+type funcChange struct {
+	Function      string
+	Before, After float64 // percent
+}
+
+// Delta is the change in percentage points.
+func (c funcChange) Delta() float64 { return c.After - c.Before }
+
+// changes lists the n functions whose share by total moved most between two summaries.
+func changes(before, after profilesummary.Summary, n int) []funcChange {
+	share := func(s profilesummary.Summary) map[string]float64 {
+		m := map[string]float64{}
+		for _, f := range s.TopTotal {
+			m[f.Function] = float64(f.Value) * 100 / float64(max(s.Total, 1))
+		}
+		return m
+	}
+	b, a := share(before), share(after)
+	var out []funcChange
+	for f := range b {
+		out = append(out, funcChange{f, b[f], a[f]})
+	}
+	for f := range a {
+		if _, ok := b[f]; !ok {
+			out = append(out, funcChange{f, 0, a[f]})
+		}
+	}
+	slices.SortFunc(out, func(x, y funcChange) int {
+		dx, dy := math.Abs(x.Delta()), math.Abs(y.Delta())
+		if dx != dy {
+			return cmp.Compare(dy, dx)
+		}
+		return cmp.Compare(x.Function, y.Function)
+	})
+	return out[:min(n, len(out))]
+}
+
+// profileDiff draws ?target= colored by what changed against ?base= (e.g. the CPU profiles
+// before and after a deploy).
+func (s *Server) profileDiff(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	base, target := q.Get("base"), q.Get("target")
+	if !validDocID(base) || !validDocID(target) {
+		s.render(w, "profiles", http.StatusBadRequest, page{Title: "Profiles", Nav: "profiles", Data: profilesData{Types: profileTypes, BadInput: "base and target: two profile ids"}})
+		return
+	}
+	s.renderProfile(w, r, target, base)
 }
 
 // profile draws one profile: a flame graph (click a frame to zoom to it, search to highlight
 // functions), filterable by recsvc's stage label, and its top functions.
 func (s *Server) profile(w http.ResponseWriter, r *http.Request) {
-	id, q := r.PathValue("id"), r.URL.Query()
-	p := page{Title: "Profile", Nav: "profiles"}
+	id := r.PathValue("id")
 	if !validDocID(id) {
 		s.render(w, "profiles", http.StatusBadRequest, page{Title: "Profiles", Nav: "profiles", Data: profilesData{Types: profileTypes, BadInput: "a profile id is 1–64 letters, digits, '-' or '_'"}})
 		return
 	}
-	docs, err := s.searchProfiles(r.Context(), map[string]any{"ids": map[string]any{"values": []string{id}}}, 1, true)
-	if err == nil && len(docs) == 0 {
-		problem(&p, errors.New("Elasticsearch has no profile "+id))
-		s.render(w, "profile", http.StatusNotFound, p)
-		return
-	}
+	s.renderProfile(w, r, id, "")
+}
+
+// loadProfile fetches a profile's document and decodes its data.
+func (s *Server) loadProfile(ctx context.Context, id string) (profileDoc, *profile.Profile, int, error) {
+	docs, err := s.searchProfiles(ctx, map[string]any{"ids": map[string]any{"values": []string{id}}}, 1, true)
 	if err != nil {
-		problem(&p, err)
-		s.render(w, "profile", http.StatusOK, p)
-		return
+		return profileDoc{}, nil, http.StatusOK, err
 	}
-	d := profileData{Doc: docs[0], Stage: q.Get("stage"), Search: q.Get("search"), Focus: focusPath(q.Get("focus"))}
-	raw, err := base64.StdEncoding.DecodeString(d.Doc.data)
+	if len(docs) == 0 {
+		return profileDoc{}, nil, http.StatusNotFound, errors.New("Elasticsearch has no profile " + id)
+	}
+	raw, err := base64.StdEncoding.DecodeString(docs[0].data)
 	var prof *profile.Profile
 	if err == nil {
 		prof, err = profile.ParseData(raw)
 	}
 	if err != nil {
-		problem(&p, fmt.Errorf("the profile does not decode: %w", err))
-		s.render(w, "profile", http.StatusOK, p)
+		return docs[0], nil, http.StatusOK, fmt.Errorf("profile %s does not decode: %w", id, err)
+	}
+	return docs[0], prof, http.StatusOK, nil
+}
+
+// renderProfile draws profile id, colored against profile baseID when one is given.
+func (s *Server) renderProfile(w http.ResponseWriter, r *http.Request, id, baseID string) {
+	q := r.URL.Query()
+	p := page{Title: "Profile", Nav: "profiles"}
+	doc, prof, status, err := s.loadProfile(r.Context(), id)
+	if err != nil {
+		problem(&p, err)
+		s.render(w, "profile", status, p)
 		return
+	}
+	d := profileData{Doc: doc, Stage: q.Get("stage"), Search: q.Get("search"), Focus: focusPath(q.Get("focus"))}
+	if baseID != "" {
+		baseDoc, baseProf, status, err := s.loadProfile(r.Context(), baseID)
+		if err != nil {
+			problem(&p, err)
+			s.render(w, "profile", status, p)
+			return
+		}
+		d.Base, d.baseProf = &baseDoc, baseProf
 	}
 	var keep func(*profile.Sample) bool
 	if d.Stage != "" {
@@ -204,12 +289,22 @@ func (s *Server) profile(w http.ResponseWriter, r *http.Request) {
 	if focused == nil {
 		focused, d.Focus = root, nil
 	}
-	d.Flame = flameSVG(focused, d.Focus, d.Search, func(path []string) string { return focusQuery(q, path) })
+	var color func([]string, *flameNode) string
+	if d.Base != nil {
+		baseRoot := buildFlame(d.baseProf, keep)
+		color = diffColor(baseRoot, root)
+		d.Changes = changes(profilesummary.Summarize(d.baseProf, 1000, keep), profilesummary.Summarize(prof, 1000, keep), 20)
+	}
+	d.Flame = flameSVG(focused, d.Focus, d.Search, func(path []string) string { return focusQuery(q, path) }, color)
 	if len(d.Focus) > 0 {
 		d.FocusUp = focusQuery(q, d.Focus[:len(d.Focus)-1])
 	}
 	d.StageLink = func(st string) string {
 		v := url.Values{}
+		if d.Base != nil {
+			v.Set("base", d.Base.ID)
+			v.Set("target", d.Doc.ID)
+		}
 		if st != "" {
 			v.Set("stage", st)
 		}

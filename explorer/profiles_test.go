@@ -17,7 +17,10 @@ import (
 
 // cpuProfile is a small CPU-shaped profile: handle → infer → score (60, inference),
 // handle → geo → walk (30, geospatial), handle alone (10).
-func cpuProfile(t *testing.T) string {
+func cpuProfile(t *testing.T) string { return cpuProfileOf(t, 60, 30, 10) }
+
+// cpuProfileOf is that profile with other values for score, walk and handle alone.
+func cpuProfileOf(t *testing.T, score, walk, handle int64) string {
 	t.Helper()
 	p := &profile.Profile{SampleType: []*profile.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}},
 		DefaultSampleType: "cpu", PeriodType: &profile.ValueType{Type: "cpu", Unit: "nanoseconds"}, Period: 10_000_000}
@@ -39,9 +42,9 @@ func cpuProfile(t *testing.T) string {
 		}
 		p.Sample = append(p.Sample, s)
 	}
-	add(60, "inference", "recsvc.score", "recsvc.infer", "recsvc.handle")
-	add(30, "geospatial", "recsvc.walk", "recsvc.geo", "recsvc.handle")
-	add(10, "other", "recsvc.handle")
+	add(score, "inference", "recsvc.score", "recsvc.infer", "recsvc.handle")
+	add(walk, "geospatial", "recsvc.walk", "recsvc.geo", "recsvc.handle")
+	add(handle, "other", "recsvc.handle")
 	var b bytes.Buffer
 	if err := p.Write(&b); err != nil {
 		t.Fatal(err)
@@ -51,12 +54,30 @@ func cpuProfile(t *testing.T) string {
 
 // profileES answers every search with one CPU profile document.
 func profileES(t *testing.T, start time.Time) http.Handler {
-	data := cpuProfile(t)
+	return profilesES(map[string]string{"0123456789abcdef0123456789abcdef": cpuProfile(t)}, start)
+}
+
+// profilesES answers an ids query with the asked profile, any other search with the first.
+func profilesES(data map[string]string, start time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hit := map[string]any{"_id": "0123456789abcdef0123456789abcdef", "_source": map[string]any{
+		var q struct {
+			Query struct {
+				IDs struct{ Values []string } `json:"ids"`
+			} `json:"query"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&q)
+		id := "0123456789abcdef0123456789abcdef"
+		if len(q.Query.IDs.Values) == 1 {
+			id = q.Query.IDs.Values[0]
+		}
+		if _, ok := data[id]; !ok {
+			_ = json.NewEncoder(w).Encode(map[string]any{"hits": map[string]any{"hits": []any{}}})
+			return
+		}
+		hit := map[string]any{"_id": id, "_source": map[string]any{
 			"@timestamp": start.UTC().Format(time.RFC3339Nano), "service.name": "recsvc", "service.instance.id": "127.0.0.1:6060",
 			"attributes": map[string]any{"profile.type": "cpu", "profile.sample_type": "cpu/nanoseconds", "profile.duration_ms": 10000.0,
-				"profile.samples": 3.0, "profile.bytes": 321.0, "profile.data": data}}}
+				"profile.samples": 3.0, "profile.bytes": 321.0, "profile.data": data[id]}}}
 		_ = json.NewEncoder(w).Encode(map[string]any{"hits": map[string]any{"hits": []any{hit}}})
 	})
 }
@@ -131,5 +152,34 @@ func TestProfileAtARequestsTime(t *testing.T) {
 	}
 	if code, _ := get(t, srv.URL+"/profiles?type=trace"); code != http.StatusBadRequest {
 		t.Errorf("a bad type: %d", code)
+	}
+}
+
+// TestProfileDiff: against an earlier profile, frames that took a larger share are red,
+// smaller blue, the same grey, and the largest changes are listed with their points.
+func TestProfileDiff(t *testing.T) {
+	down := "http://" + proctest.FreePort(t)
+	base, target := "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	srv := newTestServer(t, profilesES(map[string]string{base: cpuProfileOf(t, 60, 30, 10), target: cpuProfileOf(t, 20, 70, 10)}, time.Now()), down, down)
+	code, body := get(t, srv.URL+"/profiles/diff?base="+base+"&target="+target)
+	if code != http.StatusOK {
+		t.Fatalf("diff: %d", code)
+	}
+	for _, want := range []string{
+		`<title>recsvc.walk — 70</title><rect`, `fill="rgb(255,60,60)"`, // walk: 30% → 70%, red at full
+		`<title>recsvc.score — 20</title><rect`, `fill="rgb(60,60,255)"`, // score: 60% → 20%, blue at full
+		`<title>recsvc.handle — 100</title>`, `fill="rgb(235,235,235)"`, // handle: 100% both
+		"<td>30.0%</td><td>70.0%</td><td>&#43;40.0</td><td><code>recsvc.geo</code>", // html/template escapes "+"
+		"<td>60.0%</td><td>20.0%</td><td>-40.0</td><td><code>recsvc.infer</code>",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the diff lacks %q", want)
+		}
+	}
+	if code, _ := get(t, srv.URL+"/profiles/diff?base=x%20y&target="+target); code != http.StatusBadRequest {
+		t.Errorf("a bad base id: %d", code)
+	}
+	if code, _ := get(t, srv.URL+"/profiles/diff?base=cccccccccccccccccccccccccccccccc&target="+target); code != http.StatusNotFound {
+		t.Errorf("an unknown base: %d", code)
 	}
 }

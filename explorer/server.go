@@ -155,6 +155,7 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET /overview", s.overview)
 	s.mux.HandleFunc("GET /profiles", s.profiles)
 	s.mux.HandleFunc("GET /profiles/{id}", s.profile)
+	s.mux.HandleFunc("GET /profiles/diff", s.profileDiff)
 	return s, nil
 }
 

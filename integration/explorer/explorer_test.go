@@ -285,6 +285,20 @@ func TestExplorerInABrowser(t *testing.T) {
 		t.Errorf("the flame graph of %s: %d frames, recsvc's handler in it: %v", profileID, frames, strings.Contains(titles, "server.(*Service).recommendations"))
 	}
 	screenshot(t, ctx, filepath.Join(shots, "profile.png"))
+	// Two windows compared: the list links each profile to the one before it.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/profiles?type=cpu&minutes=30")); err != nil {
+		t.Fatal(err)
+	}
+	diffURL, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("a.diff-link")||{}).href||""`))
+	if diffURL == "" {
+		t.Errorf("the profiles page links no profile to the one before it")
+	} else if err := chromedp.Do(ctx, chromedp.Navigate(diffURL)); err == nil {
+		frames, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`+(document.querySelector("svg.flame")||{dataset:{}}).dataset.frames||0`))
+		changes, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#changes tr.change").length`))
+		if frames == 0 || changes == 0 {
+			t.Errorf("the diff %s: %d frames, %d changes listed", diffURL, frames, changes)
+		}
+	}
 	// (Which functions a short profile's few inference samples land in varies; that none is
 	// the geospatial stage's is what the filter promises.)
 	if frames, titles := flame("?stage=inference"); frames == 0 || strings.Contains(titles, "recsvc/internal/geo.") {
