@@ -31,21 +31,29 @@ go test -p 1 -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./... | 
 port=18080
 duration=${WRK_DURATION:-10s}
 # run_recsvc TELEMETRY PLACEMENT: recsvc under wrk (saturated) and at a steady 1,000 requests/s.
+# TELEMETRY false: none; true: full; profiled: full, with a CPU profile fetched from its admin
+# address for the whole run — the sidecar's pprof_scrape at 100% duty, where its default takes
+# 10 s of every 60 s: the upper bound of what continuous profiling costs recsvc.
 # PLACEMENT shared: recsvc, the load generator and the backends share every core, as on a
 # small node. pinned: recsvc alone on CPU 0 (GOMAXPROCS=1), everything else on the other
 # cores — what telemetry costs recsvc itself, without Jaeger's ingest competing for its core.
 run_recsvc() {
-  local tel=$1 placement=$2 logdir="$out/recsvc-$1-$2" pid on_rest=() on_svc=() env=()
+  local tel=$1 placement=$2 logdir="$out/recsvc-$1-$2" pid on_rest=() on_svc=() env=() admin="" profiler=""
   rm -rf "$logdir"; mkdir -p "$logdir"
   if [[ $placement == pinned ]]; then
     on_svc=(taskset -c 0) on_rest=(taskset -c "1-$((ncpu - 1))") env=(GOMAXPROCS=1)
   fi
-  env "${env[@]}" RECSVC_ADDR=127.0.0.1:$port RECSVC_ADMIN_ADDR= RECSVC_TELEMETRY=$tel RECSVC_LOG_FILE="$logdir/recsvc.log" \
+  [[ $tel == profiled ]] && admin=127.0.0.1:$((port + 1))
+  env "${env[@]}" RECSVC_ADDR=127.0.0.1:$port RECSVC_ADMIN_ADDR=$admin RECSVC_TELEMETRY=$([[ $tel == false ]] && echo false || echo true) RECSVC_LOG_FILE="$logdir/recsvc.log" \
     OTEL_EXPORTER_OTLP_ENDPOINT="http://$JAEGER_OTLP_GRPC" "${on_svc[@]}" "$RECOBS_ROOT/bin/recsvc" >"$logdir/stdout" 2>&1 &
   pid=$!
   wait_http "http://127.0.0.1:$port/health/live" 30 || die "recsvc did not start"
   "${on_rest[@]}" wrk -t1 -c16 -d3s -s scripts/wrk-recommendations.lua "http://127.0.0.1:$port" >/dev/null # warm-up
-  local before after
+  local before after secs=${duration%s}
+  if [[ -n $admin ]]; then # long enough for wrk and the steady run
+    "${on_rest[@]}" curl -sf -o "$logdir/cpu.pprof" "http://$admin/debug/pprof/profile?seconds=$((2 * secs + 5))" &
+    profiler=$!
+  fi
   before=$(awk '{print $14+$15}' "/proc/$pid/stat")
   "${on_rest[@]}" wrk -t1 -c16 -d"$duration" --latency -s scripts/wrk-recommendations.lua "http://127.0.0.1:$port" > "$logdir/wrk.txt"
   after=$(awk '{print $14+$15}' "/proc/$pid/stat")
@@ -56,6 +64,10 @@ run_recsvc() {
     | tail -1 | sed 's/^loadgen: //' > "$logdir/steady.txt"
   # Every span ended must have been exported, or the "on" run skipped work.
   curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^recsvc_spans_(ended|exported|dropped)_total' | tr '\n' ' ' > "$logdir/spans.txt" || true
+  if [[ -n $profiler ]]; then # the profile ends a few seconds after the runs: it covered them
+    wait "$profiler" || die "the profiled run's CPU profile failed (curl $?)"
+    [[ -s $logdir/cpu.pprof ]] || die "the profiled run's CPU profile is empty"
+  fi
   kill "$pid"; wait "$pid" 2>/dev/null || true
   # CPU per request is recsvc's own cost, whoever else shares the cores.
   awk -v t="$tel" -v p="$placement" -v ticks=$(( after - before )) -v hz="$(getconf CLK_TCK)" -v steady="$(cat "$logdir/steady.txt")" \
@@ -69,13 +81,14 @@ if (( ncpu >= 2 )) && command -v taskset >/dev/null; then
   # (one file at a time: es.pid has no trailing newline, so cat would run two PIDs together)
   backend_pids=$(for f in "$RECOBS_STATE"/{elasticsearch/es,prometheus/prometheus,jaeger/jaeger}.pid; do [[ -f $f ]] && echo "$(<"$f")"; done)
 fi
-log "recsvc under wrk (1 thread, 16 connections, $duration) and at a steady 1,000 requests/s, telemetry off and on"
+log "recsvc under wrk (1 thread, 16 connections, $duration) and at a steady 1,000 requests/s, telemetry off, on, and on while a CPU profile is taken"
 {
   printf "%-9s %-7s %12s %10s %10s %16s   %s\n" telemetry cores requests/s p50 p99 "CPU µs/request" "steady 1,000 req/s"
   for placement in "${placements[@]}"; do
     [[ $placement == pinned ]] && pin_backends "1-$((ncpu - 1))"
     run_recsvc false "$placement"
     run_recsvc true "$placement"
+    run_recsvc profiled "$placement"
     [[ $placement == pinned ]] && pin_backends "0-$((ncpu - 1))"
   done
 } | tee "$out/recsvc.txt"
