@@ -110,7 +110,7 @@ func TestExplorerInABrowser(t *testing.T) {
 		return grown(fmt.Sprintf("red_requests_total{instance=%q}", run)) && grown(fmt.Sprintf("recommendation_requests_total{instance=%q}", recsvcAddr))
 	}, "Prometheus: want the RED and the seed's request counters to grow")
 	// Load until the sidecar has stored a CPU profile taken under it (one with recsvc's
-	// inference stage in it), for the Profiles page.
+	// inference stage in it) and one more, for the Profiles page and its comparison.
 	stopLoad := make(chan struct{})
 	loaded := make(chan struct{})
 	go func() {
@@ -141,8 +141,11 @@ func TestExplorerInABrowser(t *testing.T) {
 			return false
 		}
 		profileID = r.Hits.Hits[0].ID
-		return true
-	}, "a CPU profile of recsvc under load in Elasticsearch")
+		// And one before it, so the list links a profile to the one before.
+		var c struct{ Count int }
+		cq := fmt.Sprintf(`{"query":{"bool":{"filter":[{"term":{"service.instance.id":%q}},{"term":{"attributes.profile.type":"cpu"}}]}}}`, admin)
+		return proctest.PostJSON(esURL+"/profiles-*/_count", cq, &c) == nil && c.Count >= 2
+	}, "two CPU profiles of recsvc, one under load, in Elasticsearch")
 	close(stopLoad)
 	<-loaded
 	// The three last: the requests page lists the newest.
