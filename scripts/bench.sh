@@ -97,8 +97,16 @@ grep -h . "$out"/recsvc-true-*/spans.txt | sed 's/^/spans (on runs): /' | tee -a
 log "the recobs sidecar and gateway against the reference collector (upstream components built with ocb), ${RECOBS_BENCH_ROUNDS:=3} interleaved rounds"
 "$RECOBS_ROOT/scripts/install-deps.sh" bench
 ref=$("$RECOBS_ROOT/scripts/build-reference.sh")
+# Fluent Bit, the log-shipping peer, prebuilt (no registry here serves it): beside them when present.
+fluentbit_dir=${RECOBS_FLUENTBIT_DIR:-$RECOBS_ROOT/../shared/anchors/fluent-bit}
+if [[ -x $fluentbit_dir/fluent-bit ]]; then
+  log "Fluent Bit $("$fluentbit_dir/fluent-bit" --version | head -1) from $fluentbit_dir runs the logs and idle measures too"
+else
+  log "no Fluent Bit at $fluentbit_dir (RECOBS_FLUENTBIT_DIR): its columns are left out"
+  fluentbit_dir=""
+fi
 go run ./bench/compare -recobs "$RECOBS_ROOT/bin/otelcol-recobs" -gateway "$RECOBS_ROOT/bin/otelcol-recobs-gateway" -reference "$ref" -rounds "$RECOBS_BENCH_ROUNDS" \
-  -telemetrygen "$(command -v telemetrygen)" -lines "$RECOBS_BENCH_LINES" -dir "$RECOBS_STATE" | tee "$out/compare.txt"
+  -telemetrygen "$(command -v telemetrygen)" -lines "$RECOBS_BENCH_LINES" -dir "$RECOBS_STATE" -fluentbit-dir "$fluentbit_dir" | tee "$out/compare.txt"
 
 log "RED derivation on the same 1,000-span batch: red_metrics vs contrib's spanmetrics"
 ours=$(go test -run '^$' -bench 'BenchmarkConsumeFixture$' -benchtime "${BENCHTIME:-2s}" ./connectors/redconnector/ | awk '/spans\/s/ {for (i=1;i<=NF;i++) if ($(i+1)=="spans/s") print $i}')

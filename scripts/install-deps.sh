@@ -79,8 +79,14 @@ install_tools() {
 }
 
 # Only `make bench` needs these: OTel contrib's load generator (v0.161.0 is the newest the
-# module proxy serves) and the reference collector built with ocb.
+# module proxy serves), the reference collector built with ocb, and Fluent Bit's libraries.
 install_bench() {
+  # Fluent Bit's runtime libraries: the prebuilt peer in ../shared/anchors/fluent-bit.
+  local need=() lib
+  for lib in libsqlite3-0 libssl3 libyaml-0-2 libstdc++6; do
+    dpkg -s "$lib" >/dev/null 2>&1 || need+=("$lib")
+  done
+  apt_install "${need[@]}"
   command -v telemetrygen >/dev/null || { log "go install telemetrygen $TELEMETRYGEN_VERSION"; go install "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@$TELEMETRYGEN_VERSION"; }
   "$RECOBS_ROOT/scripts/build-reference.sh" >/dev/null
 }

@@ -4,15 +4,18 @@
 // hour), and prints what `make bench` records in the README: log lines per CPU-second (tail +
 // parse), spans per CPU-second (RED derivation), peak and idle RSS, start-up time and binary
 // size, the median of the rounds with their range, and the sidecar's targets against the
-// reference.
+// reference. With -fluentbit-dir, Fluent Bit (the log-shipping peer, prebuilt) runs the logs
+// and idle measures beside them, with its defaults and with its best read configuration.
 package main
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -40,8 +43,9 @@ func main() {
 	lines := flag.Int("lines", 1_000_000, "log lines to read")
 	traces := flag.Int("traces", 50_000, "traces to send (4 spans each)")
 	work := flag.String("dir", os.TempDir(), "scratch directory")
+	fluentBitDir := flag.String("fluentbit-dir", "", "a directory with the fluent-bit binary, parsers.conf and fb-logs-null{,-nofadvise}.conf (../shared/anchors/fluent-bit); empty: no Fluent Bit columns")
 	flag.Parse()
-	if err := run(*recobs, *gateway, *reference, *telemetrygen, *lines, *traces, *rounds, *work); err != nil {
+	if err := run(*recobs, *gateway, *reference, *telemetrygen, *fluentBitDir, *lines, *traces, *rounds, *work); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
@@ -52,6 +56,7 @@ type dist struct {
 	upstream  bool   // the reference: filelog and spanmetrics instead of json_log and red_metrics
 	logsCfg   string // receiver, processors and exporters of the logs run
 	spansCfg  string
+	fluentBit string // a Fluent Bit run: its config file (logs and idle only)
 }
 
 type result struct {
@@ -61,7 +66,7 @@ type result struct {
 	binaryMiB                                            float64
 }
 
-func run(recobsBin, gatewayBin, refBin, tgBin string, lines, traces, rounds int, work string) error {
+func run(recobsBin, gatewayBin, refBin, tgBin, fluentBitDir string, lines, traces, rounds int, work string) error {
 	if refBin == "" {
 		return errors.New("-reference is required (scripts/build-reference.sh prints it)")
 	}
@@ -102,6 +107,12 @@ func run(recobsBin, gatewayBin, refBin, tgBin string, lines, traces, rounds int,
     exemplars: {enabled: true}
 `},
 	}
+	if fluentBitDir != "" {
+		bin := filepath.Join(fluentBitDir, "fluent-bit")
+		dists = append(dists,
+			dist{name: "fluent-bit", bin: bin, fluentBit: filepath.Join(fluentBitDir, "fb-logs-null.conf")},
+			dist{name: "fluent-bit tuned", bin: bin, fluentBit: filepath.Join(fluentBitDir, "fb-logs-null-nofadvise.conf")})
+	}
 	results := make([][]result, len(dists))
 	for round := 1; round <= rounds; round++ {
 		for i, d := range dists {
@@ -119,9 +130,13 @@ func run(recobsBin, gatewayBin, refBin, tgBin string, lines, traces, rounds int,
 			if err := logsRun(d, dir, lines, &r); err != nil {
 				return fmt.Errorf("%s logs: %w", d.name, err)
 			}
-			fmt.Fprintf(os.Stderr, "round %d, %s: %d traces\n", round, d.name, traces)
-			if err := spansRun(d, dir, tgBin, traces, &r); err != nil {
-				return fmt.Errorf("%s spans: %w", d.name, err)
+			if d.fluentBit != "" { // a log shipper: no spans
+				r.spansPerCPU, r.spanPeakMiB, r.spanPeakAnonMiB = math.NaN(), math.NaN(), math.NaN()
+			} else {
+				fmt.Fprintf(os.Stderr, "round %d, %s: %d traces\n", round, d.name, traces)
+				if err := spansRun(d, dir, tgBin, traces, &r); err != nil {
+					return fmt.Errorf("%s spans: %w", d.name, err)
+				}
 			}
 			results[i] = append(results[i], r)
 		}
@@ -162,7 +177,7 @@ func printTable(w io.Writer, dists []dist, results [][]result) error {
 		fmt.Fprintf(tw, "%s\t", d.name)
 	}
 	fmt.Fprintf(tw, "sidecar / reference\ttarget\t\n")
-	ref := len(dists) - 1
+	ref := slices.IndexFunc(dists, func(d dist) bool { return d.upstream })
 	failed := 0
 	for _, m := range measures {
 		fmt.Fprintf(tw, "%s\t", m.name)
@@ -174,6 +189,10 @@ func printTable(w io.Writer, dists []dist, results [][]result) error {
 			}
 			slices.Sort(vals)
 			medians[i] = vals[len(vals)/2]
+			if math.IsNaN(medians[i]) {
+				fmt.Fprintf(tw, "—\t")
+				continue
+			}
 			if vals[0] == vals[len(vals)-1] {
 				fmt.Fprintf(tw, "%.1f %s\t", medians[i], m.unit)
 			} else {
@@ -194,7 +213,26 @@ func printTable(w io.Writer, dists []dist, results [][]result) error {
 		return err
 	}
 	fmt.Fprintf(w, "sidecar targets missed: %d\n", failed)
+	if fb := slices.IndexFunc(dists, func(d dist) bool { return d.name == "fluent-bit tuned" }); fb >= 0 {
+		fmt.Fprintf(w, "sidecar / Fluent Bit tuned (reported):")
+		for _, m := range measures {
+			a, b := median(results[0], m), median(results[fb], m)
+			if !math.IsNaN(b) && b != 0 && m.name[0] != ' ' {
+				fmt.Fprintf(w, " %s %.2f×;", m.name, a/b)
+			}
+		}
+		fmt.Fprintln(w)
+	}
 	return nil
+}
+
+func median(rs []result, m measure) float64 {
+	vals := make([]float64, len(rs))
+	for j, r := range rs {
+		vals[j] = m.get(r)
+	}
+	slices.Sort(vals)
+	return vals[len(vals)/2]
 }
 
 func verdict(ok bool, failed *int) string {
@@ -207,15 +245,19 @@ func verdict(ok bool, failed *int) string {
 
 // collector is one running collector process with its self-metrics port.
 type collector struct {
-	cmd      *exec.Cmd
-	metrics  string
-	started  time.Time
-	ready    time.Duration
-	peakAnon atomic.Value // float64 MiB: RssAnon sampled every 20 ms (the kernel keeps no high-water mark of it)
-	done     chan struct{}
+	cmd         *exec.Cmd
+	metrics     string
+	inputMetric string // the count of lines read ("": the collector's otelcol_receiver_accepted_log_records)
+	started     time.Time
+	ready       time.Duration
+	peakAnon    atomic.Value // float64 MiB: RssAnon sampled every 20 ms (the kernel keeps no high-water mark of it)
+	done        chan struct{}
 }
 
 func start(d dist, dir, body, pipelines string) (*collector, error) {
+	if d.fluentBit != "" {
+		return startFluentBit(d, dir, body)
+	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -237,8 +279,32 @@ service:
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
-	c := &collector{cmd: exec.Command(d.bin, "--config", path), metrics: "http://127.0.0.1:" + port + "/metrics", started: time.Now()}
-	logf, err := os.Create(filepath.Join(dir, d.name+".log"))
+	c := &collector{cmd: exec.Command(d.bin, "--config", path), metrics: "http://127.0.0.1:" + port + "/metrics"}
+	return c.launch(filepath.Join(dir, d.name+".log"), c.metrics)
+}
+
+// startFluentBit runs Fluent Bit's config on logFile with a fresh tail DB (it reads from the
+// head). Its counters are on /api/v2/metrics/prometheus, which answers only after its first
+// metrics push; ready means its HTTP server answers.
+func startFluentBit(d dist, dir, logFile string) (*collector, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	state, err := os.MkdirTemp(dir, "fluent-bit-state-")
+	if err != nil {
+		return nil, err
+	}
+	c := &collector{cmd: exec.Command(d.bin, "-c", d.fluentBit), metrics: "http://127.0.0.1:" + port + "/api/v2/metrics/prometheus",
+		inputMetric: "fluentbit_input_records"}
+	c.cmd.Env = append(os.Environ(), "LOG_FILE="+logFile, "STATE_DIR="+state, "HTTP_PORT="+port, "FB_CONF_DIR="+filepath.Dir(d.fluentBit))
+	return c.launch(filepath.Join(dir, strings.ReplaceAll(d.name, " ", "-")+".log"), "http://127.0.0.1:"+port+"/")
+}
+
+// launch starts the process and waits until ready answers, then samples its anonymous memory.
+func (c *collector) launch(logPath, ready string) (*collector, error) {
+	c.started = time.Now()
+	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +314,7 @@ service:
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if res, err := http.Get(c.metrics); err == nil {
+		if res, err := http.Get(ready); err == nil {
 			res.Body.Close()
 			c.ready = time.Since(c.started)
 			c.peakAnon.Store(0.0)
@@ -308,7 +374,7 @@ func (c *collector) metric(name string) float64 {
 	var sum float64
 	for _, n := range []string{name, name + "_total"} {
 		for _, m := range fams[n].GetMetric() {
-			sum += m.GetCounter().GetValue()
+			sum += m.GetCounter().GetValue() + m.GetUntyped().GetValue() + m.GetGauge().GetValue()
 		}
 	}
 	return sum
@@ -365,6 +431,9 @@ func idle(d dist, dir string, r *result) error {
 		return err
 	}
 	body := strings.Replace(d.logsCfg, filepath.Join(dir, "recsvc.log"), empty, 1)
+	if d.fluentBit != "" {
+		body = empty
+	}
 	c, err := start(d, dir, body, fmt.Sprintf("    logs: {receivers: [%s], processors: [batch], exporters: [debug]}\n", receiverName(d)))
 	if err != nil {
 		return err
@@ -377,13 +446,18 @@ func idle(d dist, dir string, r *result) error {
 }
 
 func logsRun(d dist, dir string, lines int, r *result) error {
-	c, err := start(d, dir, d.logsCfg, fmt.Sprintf("    logs: {receivers: [%s], processors: [batch], exporters: [debug]}\n", receiverName(d)))
+	body := d.logsCfg
+	if d.fluentBit != "" {
+		body = filepath.Join(dir, "recsvc.log")
+	}
+	c, err := start(d, dir, body, fmt.Sprintf("    logs: {receivers: [%s], processors: [batch], exporters: [debug]}\n", receiverName(d)))
 	if err != nil {
 		return err
 	}
 	defer c.stop()
 	cpu0, t0 := c.cpuSeconds(), time.Now()
-	if err := c.waitFor("otelcol_receiver_accepted_log_records", float64(lines), 10*time.Minute); err != nil {
+	counted := cmp.Or(c.inputMetric, "otelcol_receiver_accepted_log_records")
+	if err := c.waitFor(counted, float64(lines), 10*time.Minute); err != nil {
 		return err
 	}
 	wall, cpu := time.Since(t0).Seconds(), c.cpuSeconds()-cpu0
