@@ -88,11 +88,23 @@ func (r *pprofReceiver) Shutdown(context.Context) error {
 	return nil
 }
 
+// startupGrace: a target that has never answered may miss startupGrace−1 fetches quietly
+// (logged at info, still counted); the next miss warns. In a pod the sidecar starts beside the
+// service, so the first fetch usually comes before the service listens.
+const startupGrace = 3
+
 func (r *pprofReceiver) loop(ctx context.Context, target string, p ProfileConfig) {
 	tick := time.NewTicker(p.Interval)
 	defer tick.Stop()
+	answered, misses := false, 0
 	for {
-		r.collect(ctx, target, p)
+		reason := r.collect(ctx, target, p, !answered && misses < startupGrace-1)
+		switch reason {
+		case "":
+			answered = true
+		case "unreachable":
+			misses++
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -109,12 +121,14 @@ type fetchError struct {
 
 func (e *fetchError) Error() string { return e.reason + ": " + e.err.Error() }
 
-func (r *pprofReceiver) collect(ctx context.Context, target string, p ProfileConfig) {
+// collect fetches one profile and hands it on; it returns why it failed ("" when it did not).
+// quiet logs an unreachable target at info: the service may not be up yet.
+func (r *pprofReceiver) collect(ctx context.Context, target string, p ProfileConfig, quiet bool) string {
 	typ := attribute.String("type", p.Type)
 	start := time.Now()
 	raw, prof, err := r.fetch(ctx, target, p)
 	if ctx.Err() != nil {
-		return // shutting down: not a failure
+		return "shutdown" // not a failure
 	}
 	if err == nil {
 		logs := r.record(target, p, raw, prof, start)
@@ -128,11 +142,17 @@ func (r *pprofReceiver) collect(ctx context.Context, target string, p ProfileCon
 	var fe *fetchError
 	if errors.As(err, &fe) {
 		r.telemetry.PprofProfilesFailed.Add(ctx, 1, metric.WithAttributes(typ, attribute.String("reason", fe.reason)))
-		r.set.Logger.Warn("profile not collected", zap.String("target", target), zap.String("type", p.Type), zap.Error(err))
-		return
+		fields := []zap.Field{zap.String("target", target), zap.String("type", p.Type), zap.Error(err)}
+		if quiet && fe.reason == "unreachable" {
+			r.set.Logger.Info("profile not collected: the target does not answer yet", fields...)
+		} else {
+			r.set.Logger.Warn("profile not collected", fields...)
+		}
+		return fe.reason
 	}
 	r.telemetry.PprofProfilesCollected.Add(ctx, 1, metric.WithAttributes(typ))
 	r.telemetry.PprofProfileBytes.Add(ctx, int64(len(raw)), metric.WithAttributes(typ))
+	return ""
 }
 
 // fetch reads one profile, at most MaxProfileBytes of it, and decodes it.

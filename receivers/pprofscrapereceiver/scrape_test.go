@@ -18,7 +18,10 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/recobs/recobs/internal/testutil/proctest"
 	"github.com/recobs/recobs/internal/testutil/testenv"
 	"github.com/recobs/recobs/receivers/pprofscrapereceiver/internal/metadatatest"
 )
@@ -171,4 +174,38 @@ func TestFailuresAreCountedByReason(t *testing.T) {
 
 func pprofDo(stage string, f func()) {
 	runtimepprof.Do(context.Background(), runtimepprof.Labels("stage", stage), func(context.Context) { f() })
+}
+
+// TestUnreachableAtStartIsQuiet: a target that does not answer yet (the service starting
+// beside the sidecar) is logged at info for its first misses, then warned about; every miss
+// is counted.
+func TestUnreachableAtStartIsQuiet(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	tel := componenttest.NewTelemetry()
+	set := metadatatest.NewSettings(tel)
+	set.Logger = zap.New(core)
+	cfg := createDefaultConfig().(*Config)
+	cfg.Targets, cfg.ServiceName = []string{proctest.FreePort(t)}, "x"
+	cfg.Profiles = []ProfileConfig{{Type: "goroutine", Interval: time.Second}}
+	rcv, err := NewFactory().CreateLogs(context.Background(), set, cfg, new(consumertest.LogsSink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rcv.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rcv.Shutdown(context.Background()); _ = tel.Shutdown(context.Background()) }()
+	testenv.Eventually(t, 10*time.Second, func() bool { return logs.FilterLevelExact(zap.WarnLevel).Len() > 0 }, "want a warning once the grace is over")
+	all := logs.AllUntimed()
+	if len(all) < startupGrace || all[0].Level != zap.InfoLevel || all[startupGrace-2].Level != zap.InfoLevel || all[startupGrace-1].Level != zap.WarnLevel {
+		t.Fatalf("log levels of the first misses: %v", levels(all))
+	}
+}
+
+func levels(es []observer.LoggedEntry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Level.String())
+	}
+	return out
 }
