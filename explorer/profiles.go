@@ -280,8 +280,11 @@ func (s *Server) renderProfile(w http.ResponseWriter, r *http.Request, id, baseI
 		keep = func(smp *profile.Sample) bool { return profilesummary.Stage(smp) == d.Stage }
 	}
 	d.Summary = profilesummary.Summarize(prof, 30, keep)
-	for st := range profilesummary.Summarize(prof, 1, nil).ByStage {
-		d.Stages = append(d.Stages, st)
+	idx := profilesummary.SampleIndex(prof)
+	for _, smp := range prof.Sample { // every stage with a value, whichever the view keeps
+		if st := profilesummary.Stage(smp); st != "" && idx >= 0 && smp.Value[idx] != 0 && !slices.Contains(d.Stages, st) {
+			d.Stages = append(d.Stages, st)
+		}
 	}
 	slices.Sort(d.Stages)
 	root := buildFlame(prof, keep)

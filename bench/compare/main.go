@@ -183,11 +183,7 @@ func printTable(w io.Writer, dists []dist, results [][]result) error {
 		fmt.Fprintf(tw, "%s\t", m.name)
 		medians := make([]float64, len(dists))
 		for i := range dists {
-			vals := make([]float64, len(results[i]))
-			for j, r := range results[i] {
-				vals[j] = m.get(r) * m.scale
-			}
-			slices.Sort(vals)
+			vals := values(results[i], m)
 			medians[i] = vals[len(vals)/2]
 			if math.IsNaN(medians[i]) {
 				fmt.Fprintf(tw, "—\t")
@@ -226,12 +222,18 @@ func printTable(w io.Writer, dists []dist, results [][]result) error {
 	return nil
 }
 
-func median(rs []result, m measure) float64 {
+// values are a measure's values over the rounds, scaled to its unit and sorted.
+func values(rs []result, m measure) []float64 {
 	vals := make([]float64, len(rs))
 	for j, r := range rs {
-		vals[j] = m.get(r)
+		vals[j] = m.get(r) * m.scale
 	}
 	slices.Sort(vals)
+	return vals
+}
+
+func median(rs []result, m measure) float64 {
+	vals := values(rs, m)
 	return vals[len(vals)/2]
 }
 

@@ -3,10 +3,9 @@ package pprofscrapereceiver // import "github.com/recobs/recobs/receivers/pprofs
 import (
 	"errors"
 	"fmt"
-	"net"
-	"slices"
-	"strings"
 	"time"
+
+	"github.com/recobs/recobs/internal/scrapetargets"
 )
 
 // Config says whom to profile, what and how often.
@@ -49,17 +48,7 @@ var Types = map[string]string{
 // Validate fails at start with the name of the offending field.
 func (c *Config) Validate() error {
 	var errs []error
-	if len(c.Targets) == 0 {
-		errs = append(errs, errors.New("targets: at least one host:port is required"))
-	}
-	for i, t := range c.Targets {
-		if _, port, err := net.SplitHostPort(t); err != nil || port == "" || strings.Contains(t, "/") {
-			errs = append(errs, fmt.Errorf("targets[%d]: %q is not host:port", i, t))
-		}
-		if slices.Index(c.Targets, t) != i {
-			errs = append(errs, fmt.Errorf("targets[%d]: %q is listed twice", i, t))
-		}
-	}
+	errs = append(errs, scrapetargets.Check(c.Targets)...)
 	if c.ServiceName == "" {
 		errs = append(errs, errors.New("service_name: must not be empty"))
 	}

@@ -3,9 +3,10 @@ package promscrapereceiver // import "github.com/recobs/recobs/receivers/promscr
 import (
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"time"
+
+	"github.com/recobs/recobs/internal/scrapetargets"
 )
 
 // Config names its fields as Prometheus's scrape_config does, so a job moves from a
@@ -38,19 +39,7 @@ func (c *Config) Validate() error {
 	if c.JobName == "" {
 		errs = append(errs, errors.New("job_name: must not be empty"))
 	}
-	if len(c.Targets) == 0 {
-		errs = append(errs, errors.New("targets: at least one host:port is required"))
-	}
-	seen := map[string]bool{}
-	for i, t := range c.Targets {
-		if _, port, err := net.SplitHostPort(t); err != nil || port == "" || strings.Contains(t, "/") {
-			errs = append(errs, fmt.Errorf("targets[%d]: %q is not host:port", i, t))
-		}
-		if seen[t] {
-			errs = append(errs, fmt.Errorf("targets[%d]: %q is listed twice", i, t))
-		}
-		seen[t] = true
-	}
+	errs = append(errs, scrapetargets.Check(c.Targets)...)
 	if c.Scheme != "http" && c.Scheme != "https" {
 		errs = append(errs, fmt.Errorf("scheme: %q is not http or https", c.Scheme))
 	}

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/recobs/recobs/internal/contract/jsonenc"
 	"github.com/recobs/recobs/internal/contract/logschema"
 	"github.com/recobs/recobs/recsvc/internal/feedback"
 	"github.com/recobs/recobs/recsvc/internal/logging"
@@ -83,25 +84,17 @@ func (s *Service) served(rid string, sc trace.SpanContext, q *Query, segment, re
 	}
 	l := labelSet{segment, categoryLabel(q.Category), region}
 	f.store.Remember(feedback.Served{RequestID: rid, At: at, Span: sc, Places: ids, Segment: l.segment, Category: l.category, Region: l.region})
+	var perBand [len(telemetry.PositionBands)]int
+	for pos := 1; pos <= len(ids); pos++ {
+		perBand[telemetry.PositionBand(pos)]++
+	}
 	c := f.countersFor(s.Metrics, l)
-	n := len(ids)
-	for band := range c.impressions {
-		if k := bandSize(band, n); k > 0 {
+	for band, k := range perBand {
+		if k > 0 {
 			c.impressions[band].Add(float64(k))
 		}
 	}
-	f.window.Add(at, uint64(n), 0)
-}
-
-// bandSize is how many of n results fall in a position band.
-func bandSize(band, n int) int {
-	k := 0
-	for pos := 1; pos <= n && telemetry.PositionBand(pos) <= band; pos++ {
-		if telemetry.PositionBand(pos) == band {
-			k++
-		}
-	}
-	return k
+	f.window.Add(at, uint64(len(ids)), 0)
 }
 
 type feedbackBody struct {
@@ -204,8 +197,11 @@ func (s *Service) feedbackRoute(ctx *fasthttp.RequestCtx) {
 		log.Info(logschema.EventRecommendationClick, fields...)
 	}
 	out := make([]byte, 0, 192)
-	out = fmt.Appendf(out, `{"request_id":%q,"trace_id":%q,"counted":%t,"duplicate":%t,"position":%d}`,
-		fid, ftid, outcome == feedback.Counted, outcome == feedback.Duplicate, pos)
+	out = append(out, `{"request_id":`...)
+	out = jsonenc.AppendString(out, fid)
+	out = append(out, `,"trace_id":`...)
+	out = jsonenc.AppendString(out, ftid)
+	out = fmt.Appendf(out, `,"counted":%t,"duplicate":%t,"position":%d}`, outcome == feedback.Counted, outcome == feedback.Duplicate, pos)
 	ctx.SetContentType("application/json")
 	ctx.SetStatusCode(status)
 	ctx.SetBody(out)

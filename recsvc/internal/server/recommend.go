@@ -68,11 +68,12 @@ func (s *Service) recommend(ctx context.Context, q *Query, segment string, injec
 	if err != nil {
 		mlSpan.RecordError(err)
 		mlSpan.SetStatus(codes.Error, err.Error())
-		mlSpan.End()
-		return r, err
 	}
 	mlSpan.End()
-	profileAs(labelsRecommend) // ranking is the route's, no stage's
+	profileAs(labelsRecommend) // what follows — ranking, or a failure's handling — is the route's, no stage's
+	if err != nil {
+		return r, err
+	}
 
 	r.ranked = make([]ranked, len(cands))
 	for i := range cands {

@@ -276,7 +276,6 @@ func (s *Service) recommendations(ctx *fasthttp.RequestCtx) {
 	}
 	var err error
 	outcome, err = s.recommend(spanCtx, &q, segment, fault == "error")
-	profileAs(labelsRecommend) // a failure's handling and the response are the route's, no stage's
 	if err != nil {
 		status = fasthttp.StatusInternalServerError
 		s.fail(ctx, span, log, rid, &q, err, fmt.Sprintf("%T", err), string(debug.Stack()))
