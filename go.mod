@@ -401,3 +401,12 @@ require (
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 )
+
+// The collector's own-telemetry cloud resource detectors, omitted from the distributions:
+// internal/omitted/README.md.
+replace (
+	go.opentelemetry.io/contrib/detectors/aws/ec2/v2 => ./internal/omitted/awsec2
+	go.opentelemetry.io/contrib/detectors/aws/eks => ./internal/omitted/awseks
+	go.opentelemetry.io/contrib/detectors/azure/azurevm => ./internal/omitted/azurevm
+	go.opentelemetry.io/contrib/detectors/gcp => ./internal/omitted/gcp
+)

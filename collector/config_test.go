@@ -1,11 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -55,6 +57,30 @@ func TestBadConfigNamesTheField(t *testing.T) {
 	}
 }
 
+// TestOmittedDetectorFailsAtStart: the collector's own-telemetry cloud resource detectors are
+// omitted from the distributions (internal/omitted); a config that asks for one does not start,
+// and says which one and what to do instead.
+func TestOmittedDetectorFailsAtStart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "otelcol.yaml")
+	cfg := fmt.Sprintf(`receivers: {json_log: {include: [%q]}}
+exporters: {debug: {}}
+service:
+  telemetry:
+    metrics: {level: none}
+    resource: {detection/development: {detectors: [{aws.eks: {}}]}}
+  pipelines: {logs: {receivers: [json_log], exporters: [debug]}}
+`, filepath.Join(dir, "*.log"))
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := distrotest.Run(t, "otelcol-recobs", components, path, 30*time.Second)
+	want := `service::telemetry::resource::detection/development::detectors: "aws.eks" (AWS EKS, with the Kubernetes client) is not built into the recobs distributions`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("want the start to fail with %q, got %v", want, err)
+	}
+}
+
 // TestSidecarLinksNoServiceDiscovery: the sidecar's size is paid in every pod. What made it
 // three times a stock build's must not come back through a new import: Prometheus's service
 // discovery (contrib's prometheus receiver), the Kubernetes client beyond what core links,
@@ -68,6 +94,10 @@ func TestSidecarLinksNoServiceDiscovery(t *testing.T) {
 		"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/adapter",
 		"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator/parser/syslog",
 		"k8s.io/client-go/kubernetes",
+		// The collector's own-telemetry cloud resource detectors (internal/omitted/README.md):
+		// 7 MiB of binary and of every pod's resident memory.
+		"k8s.io/client-go", "k8s.io/apimachinery", "github.com/aws/aws-sdk-go-v2", "cloud.google.com/go/compute/metadata",
+		"github.com/GoogleCloudPlatform", "github.com/Azure",
 		"github.com/elastic/go-elasticsearch/v8/typedapi",
 		// The Kafka exporter is the scale-out pod's (collector/kafka), not every pod's.
 		"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/kafkaexporter",

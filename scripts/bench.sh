@@ -94,7 +94,7 @@ log "recsvc under wrk (1 thread, 16 connections, $duration) and at a steady 1,00
 } | tee "$out/recsvc.txt"
 grep -h . "$out"/recsvc-true-*/spans.txt | sed 's/^/spans (on runs): /' | tee -a "$out/recsvc.txt"
 
-log "the recobs sidecar and gateway against the reference collector (upstream components built with ocb), ${RECOBS_BENCH_ROUNDS:=3} interleaved rounds"
+log "the recobs sidecar and gateway against the reference collector (upstream components built with ocb), ${RECOBS_BENCH_ROUNDS:=3} interleaved rounds; the sidecar and Fluent Bit into the real Elasticsearch"
 "$RECOBS_ROOT/scripts/install-deps.sh" bench
 ref=$("$RECOBS_ROOT/scripts/build-reference.sh")
 # Fluent Bit, the log-shipping peer, prebuilt (no registry here serves it): beside them when present.
@@ -106,7 +106,7 @@ else
   fluentbit_dir=""
 fi
 go run ./bench/compare -recobs "$RECOBS_ROOT/bin/otelcol-recobs" -gateway "$RECOBS_ROOT/bin/otelcol-recobs-gateway" -reference "$ref" -rounds "$RECOBS_BENCH_ROUNDS" \
-  -telemetrygen "$(command -v telemetrygen)" -lines "$RECOBS_BENCH_LINES" -dir "$RECOBS_STATE" -fluentbit-dir "$fluentbit_dir" | tee "$out/compare.txt"
+  -telemetrygen "$(command -v telemetrygen)" -lines "$RECOBS_BENCH_LINES" -dir "$RECOBS_STATE" -fluentbit-dir "$fluentbit_dir" -es "$ES_URL" | tee "$out/compare.txt"
 
 log "RED derivation on the same 1,000-span batch: red_metrics vs contrib's spanmetrics"
 ours=$(go test -run '^$' -bench 'BenchmarkConsumeFixture$' -benchtime "${BENCHTIME:-2s}" ./connectors/redconnector/ | awk '/spans\/s/ {for (i=1;i<=NF;i++) if ($(i+1)=="spans/s") print $i}')

@@ -5,7 +5,9 @@
 // parse), spans per CPU-second (RED derivation), peak and idle RSS, start-up time and binary
 // size, the median of the rounds with their range, and the sidecar's targets against the
 // reference. With -fluentbit-dir, Fluent Bit (the log-shipping peer, prebuilt) runs the logs
-// and idle measures beside them, with its defaults and with its best read configuration.
+// and idle measures beside them, with its defaults and with its best read configuration. With
+// -es, the sidecar and Fluent Bit (memory and disk buffered) also ship the lines into the real
+// Elasticsearch, each into its own index, counted there.
 package main
 
 import (
@@ -43,9 +45,10 @@ func main() {
 	lines := flag.Int("lines", 1_000_000, "log lines to read")
 	traces := flag.Int("traces", 50_000, "traces to send (4 spans each)")
 	work := flag.String("dir", os.TempDir(), "scratch directory")
-	fluentBitDir := flag.String("fluentbit-dir", "", "a directory with the fluent-bit binary, parsers.conf and fb-logs-null{,-nofadvise}.conf (../shared/anchors/fluent-bit); empty: no Fluent Bit columns")
+	fluentBitDir := flag.String("fluentbit-dir", "", "a directory with the fluent-bit binary, parsers.conf and fb-logs-{null,null-nofadvise,es,es-fs}.conf (../shared/anchors/fluent-bit); empty: no Fluent Bit columns")
+	esURL := flag.String("es", "", "an Elasticsearch URL (http://127.0.0.1:9200): the sidecar and Fluent Bit ship the lines into it too, each into its own index; empty: no Elasticsearch leg")
 	flag.Parse()
-	if err := run(*recobs, *gateway, *reference, *telemetrygen, *fluentBitDir, *lines, *traces, *rounds, *work); err != nil {
+	if err := run(*recobs, *gateway, *reference, *telemetrygen, *fluentBitDir, *esURL, *lines, *traces, *rounds, *work); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
@@ -66,7 +69,7 @@ type result struct {
 	binaryMiB                                            float64
 }
 
-func run(recobsBin, gatewayBin, refBin, tgBin, fluentBitDir string, lines, traces, rounds int, work string) error {
+func run(recobsBin, gatewayBin, refBin, tgBin, fluentBitDir, esURL string, lines, traces, rounds int, work string) error {
 	if refBin == "" {
 		return errors.New("-reference is required (scripts/build-reference.sh prints it)")
 	}
@@ -113,7 +116,18 @@ func run(recobsBin, gatewayBin, refBin, tgBin, fluentBitDir string, lines, trace
 			dist{name: "fluent-bit", bin: bin, fluentBit: filepath.Join(fluentBitDir, "fb-logs-null.conf")},
 			dist{name: "fluent-bit tuned", bin: bin, fluentBit: filepath.Join(fluentBitDir, "fb-logs-null-nofadvise.conf")})
 	}
+	var shippers []dist // the Elasticsearch leg
+	if esURL != "" {
+		shippers = append(shippers, dist{name: "sidecar", bin: recobsBin})
+		if fluentBitDir != "" {
+			bin := filepath.Join(fluentBitDir, "fluent-bit")
+			shippers = append(shippers,
+				dist{name: "fluent-bit", bin: bin, fluentBit: filepath.Join(fluentBitDir, "fb-logs-es.conf")},
+				dist{name: "fluent-bit disk", bin: bin, fluentBit: filepath.Join(fluentBitDir, "fb-logs-es-fs.conf")})
+		}
+	}
 	results := make([][]result, len(dists))
+	shipped := make([][]shipResult, len(shippers))
 	for round := 1; round <= rounds; round++ {
 		for i, d := range dists {
 			var r result
@@ -140,8 +154,22 @@ func run(recobsBin, gatewayBin, refBin, tgBin, fluentBitDir string, lines, trace
 			}
 			results[i] = append(results[i], r)
 		}
+		for i, d := range shippers {
+			fmt.Fprintf(os.Stderr, "round %d, %s: %d log lines into Elasticsearch\n", round, d.name, lines)
+			r, err := shipRun(d, dir, esURL, fmt.Sprintf("bench-%s-r%d", strings.ReplaceAll(d.name, " ", "-"), round), lines)
+			if err != nil {
+				return fmt.Errorf("%s into Elasticsearch: %w", d.name, err)
+			}
+			shipped[i] = append(shipped[i], r)
+		}
 	}
-	return printTable(os.Stdout, dists, results)
+	if err := printTable(os.Stdout, dists, results); err != nil {
+		return err
+	}
+	if len(shippers) == 0 {
+		return nil
+	}
+	return printShipTable(os.Stdout, shippers, shipped)
 }
 
 // measure is one row of the table: how to read it from a result, and the sidecar's target
@@ -224,9 +252,14 @@ func printTable(w io.Writer, dists []dist, results [][]result) error {
 
 // values are a measure's values over the rounds, scaled to its unit and sorted.
 func values(rs []result, m measure) []float64 {
+	return sortedValues(rs, func(r result) float64 { return m.get(r) * m.scale })
+}
+
+// sortedValues are get's values over the rounds, sorted.
+func sortedValues[R any](rs []R, get func(R) float64) []float64 {
 	vals := make([]float64, len(rs))
 	for j, r := range rs {
-		vals[j] = m.get(r) * m.scale
+		vals[j] = get(r)
 	}
 	slices.Sort(vals)
 	return vals
@@ -253,6 +286,7 @@ type collector struct {
 	started     time.Time
 	ready       time.Duration
 	peakAnon    atomic.Value // float64 MiB: RssAnon sampled every 20 ms (the kernel keeps no high-water mark of it)
+	peakFile    atomic.Value // float64 MiB: RssFile, likewise (the binary's pages, a persistent queue's mapped file)
 	done        chan struct{}
 }
 
@@ -277,29 +311,32 @@ service:
         - pull: {exporter: {prometheus: {host: 127.0.0.1, port: %s}}}
   pipelines:
 %s`, port, pipelines)
-	path := filepath.Join(dir, d.name+".yaml")
+	return startCollector(d, dir, d.name, cfg, port)
+}
+
+// startCollector runs d's binary on cfg (written to dir/name.yaml), whose own metrics are on port.
+func startCollector(d dist, dir, name, cfg, port string) (*collector, error) {
+	path := filepath.Join(dir, name+".yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
 	c := &collector{cmd: exec.Command(d.bin, "--config", path), metrics: "http://127.0.0.1:" + port + "/metrics"}
-	return c.launch(filepath.Join(dir, d.name+".log"), c.metrics)
+	return c.launch(filepath.Join(dir, name+".log"), c.metrics)
 }
 
 // startFluentBit runs Fluent Bit's config on logFile with a fresh tail DB (it reads from the
-// head). Its counters are on /api/v2/metrics/prometheus, which answers only after its first
-// metrics push; ready means its HTTP server answers.
-func startFluentBit(d dist, dir, logFile string) (*collector, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	state, err := os.MkdirTemp(dir, "fluent-bit-state-")
+// head), with env added to what fills its config in. Its counters are on
+// /api/v2/metrics/prometheus, which answers only after its first metrics push; ready means its
+// HTTP server answers.
+func startFluentBit(d dist, dir, logFile string, env ...string) (*collector, error) {
+	port, state, err := portAndState(dir, "fluent-bit-state-")
 	if err != nil {
 		return nil, err
 	}
 	c := &collector{cmd: exec.Command(d.bin, "-c", d.fluentBit), metrics: "http://127.0.0.1:" + port + "/api/v2/metrics/prometheus",
 		inputMetric: "fluentbit_input_records"}
 	c.cmd.Env = append(os.Environ(), "LOG_FILE="+logFile, "STATE_DIR="+state, "HTTP_PORT="+port, "FB_CONF_DIR="+filepath.Dir(d.fluentBit))
+	c.cmd.Env = append(c.cmd.Env, env...)
 	return c.launch(filepath.Join(dir, strings.ReplaceAll(d.name, " ", "-")+".log"), "http://127.0.0.1:"+port+"/")
 }
 
@@ -320,6 +357,7 @@ func (c *collector) launch(logPath, ready string) (*collector, error) {
 			res.Body.Close()
 			c.ready = time.Since(c.started)
 			c.peakAnon.Store(0.0)
+			c.peakFile.Store(0.0)
 			c.done = make(chan struct{})
 			go func() {
 				t := time.NewTicker(20 * time.Millisecond)
@@ -331,6 +369,9 @@ func (c *collector) launch(logPath, ready string) (*collector, error) {
 					case <-t.C:
 						if v := c.rssMiB("RssAnon"); v > c.peakAnon.Load().(float64) {
 							c.peakAnon.Store(v)
+						}
+						if v := c.rssMiB("RssFile"); v > c.peakFile.Load().(float64) {
+							c.peakFile.Store(v)
 						}
 					}
 				}
@@ -509,6 +550,15 @@ func spansRun(d dist, dir, tgBin string, traces int, r *result) error {
 	r.spansPerCPU, r.spanPeakMiB = last/(c.cpuSeconds()-cpu0), c.rssMiB("VmHWM")
 	r.spanPeakAnonMiB = c.peakAnon.Load().(float64)
 	return nil
+}
+
+// portAndState are a free port and a fresh state directory (named from prefix) for one run.
+func portAndState(dir, prefix string) (port, state string, err error) {
+	if port, err = freePort(); err != nil {
+		return "", "", err
+	}
+	state, err = os.MkdirTemp(dir, prefix)
+	return port, state, err
 }
 
 func freePort() (string, error) {

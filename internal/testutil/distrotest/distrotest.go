@@ -3,9 +3,11 @@
 package distrotest
 
 import (
+	"context"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
@@ -19,7 +21,37 @@ import (
 // on a config file.
 func Validate(t *testing.T, command string, factories func() (otelcol.Factories, error), path string) error {
 	t.Helper()
-	set := otelcol.CollectorSettings{
+	cmd := otelcol.NewCommand(settings(command, factories))
+	cmd.SetArgs([]string{"validate", "--config", path})
+	cmd.SilenceUsage = true
+	cmd.SilenceErrors = true
+	return cmd.Execute()
+}
+
+// Run starts the distribution on a config file, for what only a start checks (what `validate`
+// leaves out: the collector's own telemetry, its resource). It returns the start's error, or
+// nil when the collector ran: then it was shut down after ran.
+func Run(t *testing.T, command string, factories func() (otelcol.Factories, error), path string, ran time.Duration) error {
+	t.Helper()
+	set := settings(command, factories)
+	set.ConfigProviderSettings.ResolverSettings.URIs = []string{path}
+	col, err := otelcol.NewCollector(set)
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- col.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(ran):
+		col.Shutdown()
+		return <-done
+	}
+}
+
+func settings(command string, factories func() (otelcol.Factories, error)) otelcol.CollectorSettings {
+	return otelcol.CollectorSettings{
 		BuildInfo: component.BuildInfo{Command: command, Version: "test"},
 		Factories: factories,
 		ConfigProviderSettings: otelcol.ConfigProviderSettings{
@@ -30,11 +62,6 @@ func Validate(t *testing.T, command string, factories func() (otelcol.Factories,
 			},
 		},
 	}
-	cmd := otelcol.NewCommand(set)
-	cmd.SetArgs([]string{"validate", "--config", path})
-	cmd.SilenceUsage = true
-	cmd.SilenceErrors = true
-	return cmd.Execute()
 }
 
 // Linked lists the packages the distribution in dir links that start with one of prefixes.

@@ -1,0 +1,5 @@
+module go.opentelemetry.io/contrib/detectors/gcp
+
+go 1.26
+
+require go.opentelemetry.io/otel/sdk v1.47.0
