@@ -325,9 +325,11 @@ func start(d dist, dir, body, pipelines string) (*collector, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := body + fmt.Sprintf(`processors:
-  batch: {}
-exporters:
+	// No batch processor, as otelcol.yaml runs them: its exporters batch in their sending queues,
+	// and a batch processor holding 8,192 records keeps that much more live heap for the GC to
+	// mark (2026-12-07, interleaved: the sidecar's logs run 210 k → 275 k lines per CPU-second,
+	// peak RSS 69 → 44 MiB without it).
+	cfg := body + fmt.Sprintf(`exporters:
   debug: {verbosity: basic}
 service:
   telemetry:
@@ -504,7 +506,7 @@ func idle(d dist, dir string, r *result) error {
 	if d.fluentBit != "" {
 		body = empty
 	}
-	c, err := start(d, dir, body, fmt.Sprintf("    logs: {receivers: [%s], processors: [batch], exporters: [debug]}\n", receiverName(d)))
+	c, err := start(d, dir, body, fmt.Sprintf("    logs: {receivers: [%s], exporters: [debug]}\n", receiverName(d)))
 	if err != nil {
 		return err
 	}
@@ -520,7 +522,7 @@ func logsRun(d dist, dir string, lines int, r *result) error {
 	if d.fluentBit != "" {
 		body = filepath.Join(dir, "recsvc.log")
 	}
-	c, err := start(d, dir, body, fmt.Sprintf("    logs: {receivers: [%s], processors: [batch], exporters: [debug]}\n", receiverName(d)))
+	c, err := start(d, dir, body, fmt.Sprintf("    logs: {receivers: [%s], exporters: [debug]}\n", receiverName(d)))
 	if err != nil {
 		return err
 	}
@@ -546,7 +548,7 @@ func spansRun(d dist, dir, tgBin string, traces int, r *result) error {
 		conn = "spanmetrics"
 	}
 	body := fmt.Sprintf("receivers:\n  otlp: {protocols: {grpc: {endpoint: 127.0.0.1:%s}}}\n", otlp) + d.spansCfg
-	c, err := start(d, dir, body, fmt.Sprintf("    traces: {receivers: [otlp], processors: [batch], exporters: [%s]}\n    metrics: {receivers: [%s], exporters: [debug]}\n", conn, conn))
+	c, err := start(d, dir, body, fmt.Sprintf("    traces: {receivers: [otlp], exporters: [%s]}\n    metrics: {receivers: [%s], exporters: [debug]}\n", conn, conn))
 	if err != nil {
 		return err
 	}
