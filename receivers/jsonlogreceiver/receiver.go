@@ -472,7 +472,16 @@ func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, cut []boo
 
 func (b *batchParse) parseRange(p *lineParser, from, to int, counts *[numProblems]int64) {
 	cfg := b.r.cfg
-	extra := len(b.src.attrs) + b.r.attributes.Len() + 3 // + offset, + uid, + parse error
+	// What every record gets after its fields: the file's attributes, the static ones, its offset
+	// and its uid when it has them. A flagged line's parse error makes one more, and its slice
+	// grows: flagged lines are few, and a spare slot on every line costs 40 bytes (a KeyValue).
+	extra := len(b.src.attrs) + b.r.attributes.Len()
+	if b.src.offsets != nil && cfg.InputConfig.IncludeFileRecordOffset {
+		extra++
+	}
+	if b.src.offsets != nil || b.src.id != 0 {
+		extra++
+	}
 	var uid []byte
 	for i := from; i < to; i++ {
 		lr := b.lrs.At(i)
