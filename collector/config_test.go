@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/provider/envprovider"
+	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.uber.org/goleak"
 
 	"github.com/recobs/recobs/internal/testutil/distrotest"
@@ -53,6 +57,38 @@ func TestBadConfigNamesTheField(t *testing.T) {
 		err := validate(t, path)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: want an error naming %q, got %v", tc.to, tc.want, err)
+		}
+	}
+}
+
+// TestFileLogsHaveTheirOwnSmallQueue: the log files' records and OTLP's go through queues of
+// their own. The files are the file pipeline's buffer, so its queue is small (a backlog in a
+// persistent queue is mapped, resident memory); OTLP's records have only their sender behind
+// them, so theirs is large, and a file backlog cannot take its room.
+func TestFileLogsHaveTheirOwnSmallQueue(t *testing.T) {
+	t.Setenv("RECOBS_STORAGE_DIR", t.TempDir())
+	resolver, err := confmap.NewResolver(confmap.ResolverSettings{
+		URIs:              []string{"file:../otelcol.yaml"},
+		ProviderFactories: []confmap.ProviderFactory{fileprovider.NewFactory(), envprovider.NewFactory()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := resolver.Resolve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]any{
+		"service::pipelines::logs::receivers":                             []any{"json_log"},
+		"service::pipelines::logs::exporters":                             []any{"recobs_elasticsearch"},
+		"exporters::recobs_elasticsearch::sending_queue::queue_size":      20000,
+		"service::pipelines::logs/otlp::receivers":                        []any{"otlp"},
+		"service::pipelines::logs/otlp::exporters":                        []any{"recobs_elasticsearch/otlp"},
+		"exporters::recobs_elasticsearch/otlp::sending_queue::queue_size": 500000,
+		"exporters::recobs_elasticsearch/otlp::index":                     "recommendations-%{+YYYY.MM.dd}",
+	} {
+		if got := conf.Get(key); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s = %v, want %v", key, got, want)
 		}
 	}
 }

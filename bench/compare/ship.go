@@ -21,9 +21,9 @@ type shipResult struct {
 	stored                            float64 // documents in the index once settled: the lines, exactly, or a loss or a duplicate
 }
 
-// sidecarShipConfig is otelcol.yaml's log pipeline without its processors (Fluent Bit's has
-// none): json_log checkpointing in file_storage, into recobs_elasticsearch with the persistent
-// sending queue as deployed; a single-node cluster, so no replicas.
+// sidecarShipConfig is otelcol.yaml's log file pipeline without its processors (Fluent Bit's
+// has none): json_log checkpointing in file_storage, into recobs_elasticsearch with the
+// persistent sending queue as deployed; a single-node cluster, so no replicas.
 const sidecarShipConfig = `extensions:
   file_storage:
     directory: %[1]q
@@ -42,7 +42,7 @@ exporters:
     sending_queue:
       storage: file_storage
       sizer: items
-      queue_size: 500000
+      queue_size: 20000
       block_on_overflow: true
       num_consumers: 4
       batch: {flush_timeout: 1s, min_size: 1000, max_size: 5000}

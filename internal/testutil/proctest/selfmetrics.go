@@ -132,16 +132,17 @@ func ReadLogAccount(port string) (LogAccount, error) {
 		}
 		*term.v = v
 	}
-	// The profiles pipeline (pprof_scrape → recobs_elasticsearch/profiles) is part of the same
-	// account: its records are accepted and indexed above; its queue and failures are added
-	// where the shipped config has it.
-	profiles := map[string]string{"exporter": "recobs_elasticsearch/profiles"}
-	for _, term := range []struct {
-		v    *float64
-		name string
-	}{{&a.Queued, "otelcol_exporter_queue_size"}, {&a.Failed, "otelcol_exporter_send_failed_log_records"}} {
-		if v, err := SelfMetric(port, term.name, profiles); err == nil {
-			*term.v += v
+	// The OTLP records' pipeline (otlp → recobs_elasticsearch/otlp) and the profiles' (pprof_scrape
+	// → recobs_elasticsearch/profiles) are part of the same account: their records are accepted
+	// and indexed above; their queues and failures are added where the shipped config has them.
+	for _, exporter := range []string{"recobs_elasticsearch/otlp", "recobs_elasticsearch/profiles"} {
+		for _, term := range []struct {
+			v    *float64
+			name string
+		}{{&a.Queued, "otelcol_exporter_queue_size"}, {&a.Failed, "otelcol_exporter_send_failed_log_records"}} {
+			if v, err := SelfMetric(port, term.name, map[string]string{"exporter": exporter}); err == nil {
+				*term.v += v
+			}
 		}
 	}
 	return a, nil
@@ -157,10 +158,10 @@ func (a LogAccount) String() string {
 		a.Accepted, a.Restored, a.RestoredWaiting, a.Indexed, a.Duplicate, a.DeadLettered, a.Waiting, a.Queued, a.Failed, a.LostAtShutdown)
 }
 
-// restoredQueue finds how many items the Elasticsearch exporter's persistent queue restored
-// at start: exporterhelper logs it ("Loaded queue metadata", itemsSize; the queue counts log
-// records) and has no metric for it.
-var restoredQueue = regexp.MustCompile(`Loaded queue metadata.*"otelcol.component.id": "recobs_elasticsearch".*"itemsSize": (\d+)|Loaded queue metadata.*"itemsSize": (\d+).*"otelcol.component.id": "recobs_elasticsearch"`)
+// restoredQueue finds how many items the Elasticsearch exporters' persistent queues for log
+// records (the files' and OTLP's) restored at start: exporterhelper logs it ("Loaded queue
+// metadata", itemsSize; the queue counts log records) and has no metric for it.
+var restoredQueue = regexp.MustCompile(`Loaded queue metadata.*"otelcol.component.id": "recobs_elasticsearch(?:/otlp)?".*"itemsSize": (\d+)|Loaded queue metadata.*"itemsSize": (\d+).*"otelcol.component.id": "recobs_elasticsearch(?:/otlp)?"`)
 
 // Restored is what the collector's Elasticsearch queue held when the process started.
 func (p *Process) Restored() float64 {
