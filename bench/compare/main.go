@@ -217,11 +217,7 @@ func printTable(w io.Writer, dists []dist, results [][]result) error {
 				fmt.Fprintf(tw, "—\t")
 				continue
 			}
-			if vals[0] == vals[len(vals)-1] {
-				fmt.Fprintf(tw, "%.1f %s\t", medians[i], m.unit)
-			} else {
-				fmt.Fprintf(tw, "%.1f %s (%.1f–%.1f)\t", medians[i], m.unit, vals[0], vals[len(vals)-1])
-			}
+			fmt.Fprintf(tw, "%s\t", medianAndRange(vals, m.unit, 1))
 		}
 		ratio := medians[0] / medians[ref]
 		target := "reported"
@@ -275,6 +271,16 @@ func printFluentBitTargets(w io.Writer, dists []dist, results [][]result) error 
 	fmt.Fprintf(w, "sidecar binary: %.1f MiB (target ≤ %d MiB) %s\n", size, maxBinaryMiB, verdict(size <= maxBinaryMiB, &missed))
 	_, err := fmt.Fprintf(w, "Fluent Bit targets missed: %d\n", missed)
 	return err
+}
+
+// medianAndRange formats sorted values as their median with unit and, when the rounds
+// differ, their range, prec decimals each.
+func medianAndRange(vals []float64, unit string, prec int) string {
+	lo, mid, hi := vals[0], vals[len(vals)/2], vals[len(vals)-1]
+	if lo == hi {
+		return fmt.Sprintf("%.*f %s", prec, mid, unit)
+	}
+	return fmt.Sprintf("%.*f %s (%.*f–%.*f)", prec, mid, unit, prec, lo, prec, hi)
 }
 
 // values are a measure's values over the rounds, scaled to its unit and sorted.

@@ -199,17 +199,11 @@ func printShipTable(w io.Writer, shippers []dist, results [][]shipResult) error 
 	for _, m := range shipMeasures {
 		fmt.Fprintf(tw, "%s\t", m.name)
 		for i := range shippers {
-			vals := sortedValues(results[i], m.get)
-			lo, mid, hi := vals[0], vals[len(vals)/2], vals[len(vals)-1]
 			prec := 1
 			if m.unit == "" {
 				prec = 0
 			}
-			if lo == hi {
-				fmt.Fprintf(tw, "%.*f %s\t", prec, mid, m.unit)
-			} else {
-				fmt.Fprintf(tw, "%.*f %s (%.*f–%.*f)\t", prec, mid, m.unit, prec, lo, prec, hi)
-			}
+			fmt.Fprintf(tw, "%s\t", medianAndRange(sortedValues(results[i], m.get), m.unit, prec))
 		}
 		fmt.Fprintln(tw)
 	}

@@ -471,15 +471,16 @@ func (r *logReceiver) parseBatch(ctx context.Context, tokens [][]byte, cut []boo
 }
 
 func (b *batchParse) parseRange(p *lineParser, from, to int, counts *[numProblems]int64) {
-	cfg := b.r.cfg
+	withOffset := b.src.offsets != nil && b.r.cfg.InputConfig.IncludeFileRecordOffset
+	withUID := b.src.offsets != nil || b.src.id != 0
 	// What every record gets after its fields: the file's attributes, the static ones, its offset
 	// and its uid when it has them. A flagged line's parse error makes one more, and its slice
 	// grows: flagged lines are few, and a spare slot on every line costs 40 bytes (a KeyValue).
 	extra := len(b.src.attrs) + b.r.attributes.Len()
-	if b.src.offsets != nil && cfg.InputConfig.IncludeFileRecordOffset {
+	if withOffset {
 		extra++
 	}
-	if b.src.offsets != nil || b.src.id != 0 {
+	if withUID {
 		extra++
 	}
 	var uid []byte
@@ -497,10 +498,10 @@ func (b *batchParse) parseRange(p *lineParser, from, to int, counts *[numProblem
 				v.CopyTo(a.PutEmpty(k))
 			}
 		}
-		if b.src.offsets != nil && cfg.InputConfig.IncludeFileRecordOffset {
+		if withOffset {
 			a.PutInt(attrs.LogFileRecordOffset, b.src.offsets[i])
 		}
-		if b.src.offsets != nil || b.src.id != 0 {
+		if withUID {
 			uid = appendRecordUID(uid[:0], b.src.id, b.src.position(i), line)
 			a.PutStr(RecordUIDAttribute, p.arenaString(uid))
 		}
